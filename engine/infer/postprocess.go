@@ -1,0 +1,64 @@
+package infer
+
+import (
+	"image"
+	"math"
+)
+
+// Mask turns the model's S×S prediction into a w×h 8-bit mask: min–max normalised as rembg
+// does, then resized with bilinear interpolation (pixel centres aligned).
+func Mask(pred []float32, side, w, h int) *image.Gray {
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, v := range pred {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	k := float32(0)
+	if hi > lo {
+		k = 255 / (hi - lo)
+	}
+	// Normalise once at model resolution, then interpolate in 0..255 units.
+	norm := make([]float32, len(pred))
+	for i, v := range pred {
+		norm[i] = (v - lo) * k
+	}
+	dst := image.NewGray(image.Rect(0, 0, w, h))
+	sx := float32(side) / float32(w)
+	sy := float32(side) / float32(h)
+	x0, x1, fx := make([]int32, w), make([]int32, w), make([]float32, w)
+	for x := 0; x < w; x++ {
+		x0[x], x1[x], fx[x] = tap((float32(x)+0.5)*sx-0.5, side)
+	}
+	rows(h, func(ylo, yhi int) {
+		for y := ylo; y < yhi; y++ {
+			r0, r1, fy := tap((float32(y)+0.5)*sy-0.5, side)
+			a := norm[int(r0)*side : int(r0)*side+side]
+			b := norm[int(r1)*side : int(r1)*side+side]
+			out := dst.Pix[y*dst.Stride : y*dst.Stride+w]
+			for x := range out {
+				top := a[x0[x]] + (a[x1[x]]-a[x0[x]])*fx[x]
+				bot := b[x0[x]] + (b[x1[x]]-b[x0[x]])*fx[x]
+				out[x] = uint8(top + (bot-top)*fy + 0.5)
+			}
+		}
+	})
+	return dst
+}
+
+// tap returns the two source indices around position p (clamped to [0,n)) and the weight of
+// the second.
+func tap(p float32, n int) (int32, int32, float32) {
+	if p <= 0 {
+		return 0, 0, 0
+	}
+	i := int32(p)
+	f := p - float32(i)
+	if int(i) >= n-1 {
+		return int32(n - 1), int32(n - 1), 0
+	}
+	return i, i + 1, f
+}

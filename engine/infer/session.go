@@ -1,0 +1,142 @@
+package infer
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"cutout/engine/models"
+)
+
+// SessionOptions tune an ONNX Runtime session.
+type SessionOptions struct {
+	// Threads is the intra-op thread count; 0 means one per core.
+	Threads int
+}
+
+// Session is one loaded model, created once and reused for every image. Run is safe for
+// concurrent use: calls are serialised, so callers can decode and pre-process the next image
+// while the current one is in the model.
+type Session struct {
+	Model *models.Model
+
+	mu      sync.Mutex
+	sess    *ort.DynamicAdvancedSession
+	input   string
+	output  string
+	side    int
+	threads int
+}
+
+// NewSession creates a session from verified model bytes (see models.Verify).
+func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, error) {
+	if !ort.IsInitialized() {
+		return nil, ErrNotInitialized
+	}
+	in, out, err := ort.GetInputOutputInfoWithONNXData(data)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: reading its inputs and outputs: %w", m.Name, err)
+	}
+	if len(in) == 0 || len(out) == 0 {
+		return nil, fmt.Errorf("model %s has no inputs or outputs", m.Name)
+	}
+	inName, outName := m.Input, m.Output
+	if inName == "" {
+		inName = in[0].Name
+	}
+	if outName == "" {
+		outName = out[0].Name
+	}
+	if !hasIO(in, inName) || !hasIO(out, outName) {
+		return nil, fmt.Errorf("model %s: the file has no input %q or output %q (it has %v → %v)",
+			m.Name, inName, outName, ioNames(in), ioNames(out))
+	}
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+	if err := so.SetIntraOpNumThreads(threads); err != nil {
+		return nil, err
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, err
+	}
+	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
+		return nil, err
+	}
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{inName}, []string{outName}, so)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: creating the ONNX Runtime session: %w", m.Name, err)
+	}
+	return &Session{Model: m, sess: sess, input: inName, output: outName, side: m.InputSize, threads: threads}, nil
+}
+
+func hasIO(list []ort.InputOutputInfo, name string) bool {
+	for _, x := range list {
+		if x.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func ioNames(list []ort.InputOutputInfo) []string {
+	names := make([]string, len(list))
+	for i, x := range list {
+		names[i] = x.Name
+	}
+	return names
+}
+
+// Side is the model's square input size in pixels.
+func (s *Session) Side() int { return s.side }
+
+// Threads is the session's intra-op thread count.
+func (s *Session) Threads() int { return s.threads }
+
+// Run feeds one NCHW [1,3,S,S] input and writes the [1,1,S,S] prediction into out.
+func (s *Session) Run(in, out []float32) error {
+	n := s.side * s.side
+	if len(in) != 3*n || len(out) != n {
+		return fmt.Errorf("model %s: input %d / output %d floats, want %d / %d", s.Model.Name, len(in), len(out), 3*n, n)
+	}
+	side := int64(s.side)
+	inT, err := ort.NewTensor(ort.NewShape(1, 3, side, side), in)
+	if err != nil {
+		return err
+	}
+	defer inT.Destroy()
+	outT, err := ort.NewTensor(ort.NewShape(1, 1, side, side), out)
+	if err != nil {
+		return err
+	}
+	defer outT.Destroy()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sess == nil {
+		return fmt.Errorf("model %s: the session is closed", s.Model.Name)
+	}
+	if err := s.sess.Run([]ort.Value{inT}, []ort.Value{outT}); err != nil {
+		return fmt.Errorf("model %s: inference failed: %w", s.Model.Name, err)
+	}
+	return nil
+}
+
+// Close releases the session.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sess == nil {
+		return nil
+	}
+	err := s.sess.Destroy()
+	s.sess = nil
+	return err
+}

@@ -1,0 +1,76 @@
+package infer
+
+import (
+	"image"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"cutout/engine/models"
+)
+
+// repoRoot is the repository's top folder, found from this package's folder.
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return filepath.Join(wd, "..", "..")
+}
+
+var (
+	engineOnce sync.Once
+	engineVal  *Engine
+	engineErr  error
+)
+
+// realEngine loads the real ONNX Runtime and the real default (quantised) model once per test
+// binary. `make test` installs both; without them the test fails and says how to get them.
+func realEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	engineOnce.Do(func() {
+		root := repoRoot(tb)
+		if engineErr = Init(""); engineErr != nil {
+			return
+		}
+		var man *models.Manifest
+		if man, engineErr = models.Load(filepath.Join(root, "models")); engineErr != nil {
+			return
+		}
+		m, err := man.Lookup("isnet-general-q8")
+		if err != nil {
+			engineErr = err
+			return
+		}
+		data, err := models.Verify(m)
+		if err != nil {
+			engineErr = err
+			return
+		}
+		engineVal, engineErr = NewEngine(m, data, SessionOptions{})
+	})
+	if engineErr != nil {
+		tb.Fatalf("the real engine is needed (run `make test`, which installs ONNX Runtime and the models): %v", engineErr)
+	}
+	return engineVal
+}
+
+// grayAt reads a PNG as an 8-bit grey image.
+func readGray(tb testing.TB, path string) *image.Gray {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img, err := Decode(data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g := image.NewGray(img.Rect)
+	for i := range g.Pix {
+		g.Pix[i] = img.Pix[4*i]
+	}
+	return g
+}
