@@ -78,7 +78,7 @@ test: deps ort models
 check: test
 
 bench: build ort models
-	$(GO) run ./scripts/bench -bin $(BIN)
+	$(GO) run ./scripts/bench
 
 clean:
 	rm -rf bin out $(CACHE)/*.tgz $(CACHE)/package

@@ -1,0 +1,132 @@
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+)
+
+func cmdRemove(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("remove", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "output folder (created if needed)")
+	fs.StringVar(out, "output", "", "same as -o")
+	model := fs.String("model", "", "model name from models/models.toml (default: the manifest's default)")
+	threads := fs.Int("threads", 0, "inference threads (default: one per core)")
+	overwrite := fs.Bool("overwrite", false, "replace earlier outputs of the same name (inputs are never replaced)")
+	fast := fs.Bool("fast-png", true, "favour PNG encoding speed over file size")
+	unverified := fs.String("allow-unverified-model", "", "load this model `file` WITHOUT a checksum (your own models only)")
+	opts := matteFlags(fs)
+	limits := limitFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: cutout remove IN... -o OUTDIR [flags]\n\nCuts out each image file, and every image in each folder (recursively), into OUTDIR as PNG.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	inputs, err := parseInterspersed(fs, args)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if len(inputs) == 0 || *out == "" {
+		fs.Usage()
+		return 2
+	}
+	mo, err := opts()
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout remove:", err)
+		return 2
+	}
+	jobs, walkErrs := CollectJobs(inputs)
+	for _, e := range walkErrs {
+		fmt.Fprintln(stderr, "cutout remove:", e)
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintln(stderr, "cutout remove: no images found in", inputs)
+		return 1
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintln(stderr, "cutout remove: cannot create the output folder:", err)
+		return 1
+	}
+	if *unverified != "" {
+		fmt.Fprintf(stderr, "WARNING: loading %s WITHOUT checksum verification (--allow-unverified-model).\n"+
+			"         Only do this with a model file you made or trust.\n", *unverified)
+	}
+	eng, err := NewLocalEngine(EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified})
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout remove:", err)
+		return 1
+	}
+	defer eng.Close()
+
+	sink := &Sink{Overwrite: *overwrite, Compression: png.DefaultCompression}
+	if *fast {
+		sink.Compression = png.BestSpeed
+	}
+	for _, j := range jobs {
+		if fi, err := os.Stat(j.Path); err == nil {
+			sink.Protect = append(sink.Protect, fi)
+		}
+	}
+	roots := make([]string, 0, len(inputs))
+	for _, in := range inputs {
+		if abs, err := filepath.Abs(in); err == nil {
+			if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
+				abs = filepath.Dir(abs)
+			}
+			roots = append(roots, abs)
+		}
+	}
+	p := &Processor{Engine: eng, Limits: limits(), Roots: roots, Matte: mo, Sink: sink, OutDir: *out, Workers: 2}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	queue := make(chan Job, 4)
+	go func() {
+		defer close(queue)
+		for _, j := range jobs {
+			select {
+			case queue <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	bar := newProgress(stderr, len(jobs))
+	var failed []Outcome
+	done := 0
+	start := time.Now()
+	p.Run(ctx, queue, func(o Outcome) {
+		bar.finish(o)
+		bar.mu.Lock()
+		defer bar.mu.Unlock()
+		if o.Err != nil {
+			failed = append(failed, o)
+		} else {
+			done++
+		}
+	})
+	sort.Slice(failed, func(i, j int) bool { return failed[i].Job.Path < failed[j].Job.Path })
+	fmt.Fprintf(stderr, "done %d, failed %d, in %s\n", done, len(jobs)-done, time.Since(start).Round(time.Millisecond))
+	for _, o := range failed {
+		fmt.Fprintf(stderr, "  failed: %v\n", o.Err)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "cutout remove: interrupted; files not started were left alone")
+		return 130
+	}
+	if len(failed) > 0 {
+		return 1
+	}
+	return 0
+}

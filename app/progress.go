@@ -1,0 +1,63 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// progress draws a one-line bar on a terminal, or prints a line per finished file otherwise.
+type progress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	tty     bool
+	total   int
+	done    int
+	failed  int
+	started time.Time
+	width   int
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total, started: time.Now(), width: 30}
+	if f, ok := w.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+// finish records one outcome and redraws.
+func (p *progress) finish(o Outcome) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	if o.Err != nil {
+		p.failed++
+	}
+	if !p.tty {
+		if o.Err != nil {
+			fmt.Fprintf(p.w, "[%d/%d] failed: %v\n", p.done, p.total, o.Err)
+		} else {
+			fmt.Fprintf(p.w, "[%d/%d] %s -> %s\n", p.done, p.total, o.Job.Path, o.Output)
+		}
+		return
+	}
+	if o.Err != nil {
+		fmt.Fprintf(p.w, "\r\033[K%v\n", o.Err)
+	}
+	fill := p.width * p.done / max(p.total, 1)
+	el := time.Since(p.started)
+	rate := float64(p.done) / el.Seconds()
+	fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%d  %.2f img/s  %s", strings.Repeat("#", fill), strings.Repeat(" ", p.width-fill),
+		p.done, p.total, rate, el.Round(time.Second))
+	if p.done == p.total {
+		fmt.Fprintln(p.w)
+	}
+}

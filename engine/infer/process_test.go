@@ -1,0 +1,117 @@
+package infer
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"cutout/engine/models"
+)
+
+func testModel(side int, scale models.Scale) *models.Model {
+	return &models.Model{Name: "t", InputSize: side, Scale: scale,
+		Mean: [3]float32{0.5, 0.25, 0}, Std: [3]float32{0.5, 0.25, 1}}
+}
+
+// TestPreprocessNormalisesNCHW checks the layout and the arithmetic on a flat 2×2 image.
+func TestPreprocessNormalisesNCHW(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 2, 2))
+	for i := 0; i < 4; i++ {
+		copy(img.Pix[4*i:], []uint8{255, 51, 0, 255})
+	}
+	dst := make([]float32, 12)
+	Preprocess(img, testModel(2, models.Scale255), dst)
+	want := []float32{(1 - 0.5) / 0.5, (0.2 - 0.25) / 0.25, 0}
+	for c := 0; c < 3; c++ {
+		for i := 0; i < 4; i++ {
+			if got := dst[c*4+i]; math.Abs(float64(got-want[c])) > 1e-5 {
+				t.Fatalf("channel %d pixel %d = %v, want %v", c, i, got, want[c])
+			}
+		}
+	}
+	// rembg's "max" scale divides by the image's largest value (here 51 once red is 0).
+	for i := 0; i < 4; i++ {
+		copy(img.Pix[4*i:], []uint8{0, 51, 0, 255})
+	}
+	Preprocess(img, testModel(2, models.ScaleMax), dst)
+	if got := dst[4]; math.Abs(float64(got-(1-0.25)/0.25)) > 1e-5 {
+		t.Fatalf("max scale: green = %v, want 3", got)
+	}
+}
+
+// TestPreprocessResizes: an 8×8 image whose left half is white averages to a 2×2 input whose
+// left column is white.
+func TestPreprocessResizes(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 8, 8))
+	for y := 0; y < 8; y++ {
+		for x := 0; x < 8; x++ {
+			v := uint8(0)
+			if x < 4 {
+				v = 255
+			}
+			copy(img.Pix[y*img.Stride+4*x:], []uint8{v, v, v, 255})
+		}
+	}
+	m := &models.Model{InputSize: 2, Scale: models.Scale255, Std: [3]float32{1, 1, 1}}
+	dst := make([]float32, 12)
+	Preprocess(img, m, dst)
+	if dst[0] < 0.8 || dst[1] > 0.2 || dst[0]+dst[1] < 0.98 || dst[0]+dst[1] > 1.02 {
+		t.Fatalf("resized row = %v, want about [1 0], summing to 1", dst[:2])
+	}
+}
+
+// TestMaskMinMaxAndResize: a prediction in [0.2, 0.6] is stretched to 0..255 and resized.
+func TestMaskMinMaxAndResize(t *testing.T) {
+	pred := []float32{0.2, 0.6, 0.2, 0.6}
+	m := Mask(pred, 2, 4, 2)
+	if m.Rect.Dx() != 4 || m.Rect.Dy() != 2 {
+		t.Fatalf("size %v", m.Rect)
+	}
+	row := m.Pix[:4]
+	if row[0] != 0 || row[3] != 255 || !(row[1] < row[2]) {
+		t.Fatalf("row %v: want 0 … 255 rising", row)
+	}
+	// A flat prediction has no range: the mask is all zero, not NaN garbage.
+	flat := Mask([]float32{0.5, 0.5, 0.5, 0.5}, 2, 3, 3)
+	for _, v := range flat.Pix {
+		if v != 0 {
+			t.Fatalf("flat prediction gave %v", flat.Pix)
+		}
+	}
+}
+
+func BenchmarkPreprocess12MP(b *testing.B) {
+	img := image.NewNRGBA(image.Rect(0, 0, 4000, 3000))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	m := testModel(1024, models.Scale255)
+	dst := make([]float32, 3*1024*1024)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Preprocess(img, m, dst)
+	}
+}
+
+func BenchmarkMask12MP(b *testing.B) {
+	pred := make([]float32, 1024*1024)
+	for i := range pred {
+		pred[i] = float32(i%1024) / 1024
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Mask(pred, 1024, 4000, 3000)
+	}
+}
+
+func BenchmarkInference(b *testing.B) {
+	e := realEngine(b)
+	n := e.Session.Side() * e.Session.Side()
+	in, out := make([]float32, 3*n), make([]float32, n)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := e.Session.Run(in, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,13 @@
+// Command cutout removes image backgrounds locally: a desktop app, a command line and a
+// hot-folder service around U²-Net/ISNet models run by ONNX Runtime.
+package main
+
+import (
+	"os"
+
+	"cutout/app"
+)
+
+func main() {
+	os.Exit(app.Run())
+}

@@ -1,0 +1,193 @@
+// Command bench measures Cutout's whole pipeline (`make bench`): images per second, the
+// per-stage times, peak RSS, and the bare ONNX Runtime Run time of the same model, with the
+// ratio pipeline/bare, on the sample photos and on synthetic 12 MP JPEGs made from them.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/disintegration/imaging"
+
+	"cutout/app"
+	"cutout/engine/infer"
+	"cutout/engine/matte"
+	"cutout/engine/models"
+	"cutout/engine/validate"
+)
+
+func main() {
+	model := flag.String("model", "", "model name (default: the manifest's default)")
+	n12 := flag.Int("n12", 6, "how many 12 MP images to run")
+	bareRuns := flag.Int("bare", 4, "how many bare session.Run calls to time")
+	samples := flag.String("samples", "assets/samples", "folder of sample photos")
+	flag.Parse()
+	if err := run(*model, *samples, *n12, *bareRuns); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(model, samples string, n12, bareRuns int) error {
+	tmp, err := os.MkdirTemp("", "cutout-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	var small []string
+	entries, _ := filepath.Glob(filepath.Join(samples, "*"))
+	for _, e := range entries {
+		if !strings.HasSuffix(e, ".md") {
+			small = append(small, e)
+		}
+	}
+	if len(small) == 0 {
+		return fmt.Errorf("no samples in %s", samples)
+	}
+	big, err := make12MP(small, tmp, n12)
+	if err != nil {
+		return err
+	}
+
+	cfg := app.EngineConfig{Model: model}
+	eng, err := app.NewLocalEngine(cfg)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	m, data, err := cfg.LoadModel()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Cutout pipeline benchmark — model %s, ONNX Runtime %s\n\n", m.Name, infer.Version())
+
+	bare, err := bareRun(m, data, bareRuns)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("bare session.Run: %.0f ms/image (%.3f images/s)\n\n", ms(bare), 1/bare.Seconds())
+
+	for _, set := range []struct {
+		name  string
+		files []string
+	}{{"samples (0.2-0.3 MP)", small}, {"12 MP JPEG", big}} {
+		if err := pipeline(eng, set.name, set.files, filepath.Join(tmp, "out"), bare); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("peak RSS: %.0f MB (this process and its children)\n", peakRSS())
+	return nil
+}
+
+// make12MP writes n 4000×3000 JPEGs, each an upscaled sample.
+func make12MP(samples []string, dir string, n int) ([]string, error) {
+	var out []string
+	for i := 0; i < n; i++ {
+		src, err := imaging.Open(samples[i%len(samples)], imaging.AutoOrientation(true))
+		if err != nil {
+			return nil, err
+		}
+		img := imaging.Resize(src, 4000, 3000, imaging.Linear)
+		p := filepath.Join(dir, fmt.Sprintf("big%02d.jpg", i))
+		f, err := os.Create(p)
+		if err != nil {
+			return nil, err
+		}
+		w := bufio.NewWriter(f)
+		if err := jpeg.Encode(w, img, &jpeg.Options{Quality: 90}); err != nil {
+			return nil, err
+		}
+		w.Flush()
+		f.Close()
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func bareRun(m *models.Model, data []byte, runs int) (time.Duration, error) {
+	s, err := infer.NewSession(m, data, infer.SessionOptions{})
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	n := s.Side() * s.Side()
+	in, out := make([]float32, 3*n), make([]float32, n)
+	for i := range in {
+		in[i] = float32(i%255)/255 - 0.5
+	}
+	if err := s.Run(in, out); err != nil { // warm-up
+		return 0, err
+	}
+	t := time.Now()
+	for i := 0; i < runs; i++ {
+		if err := s.Run(in, out); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(t) / time.Duration(runs), nil
+}
+
+func pipeline(eng app.Engine, name string, files []string, out string, bare time.Duration) error {
+	os.RemoveAll(out)
+	p := &app.Processor{
+		Engine: eng, Limits: validate.DefaultLimits(), Matte: matte.DefaultOptions(),
+		Sink: &app.Sink{Compression: png.BestSpeed, Overwrite: true}, OutDir: out, Workers: 2,
+	}
+	// Warm up on the first file so that one-time costs are not counted.
+	if o := p.Process(context.Background(), app.Job{Path: files[0], Rel: "warm.png"}); o.Err != nil {
+		return o.Err
+	}
+	jobs := make(chan app.Job, len(files))
+	for i, f := range files {
+		jobs <- app.Job{Path: f, Rel: fmt.Sprintf("%03d.png", i)}
+	}
+	close(jobs)
+	var outs []app.Outcome
+	start := time.Now()
+	p.Run(context.Background(), jobs, func(o app.Outcome) { outs = append(outs, o) })
+	wall := time.Since(start)
+	var sum app.StageTimes
+	for _, o := range outs {
+		if o.Err != nil {
+			return o.Err
+		}
+		t := o.Times
+		sum.Read += t.Read
+		sum.Decode += t.Decode
+		sum.Preprocess += t.Preprocess
+		sum.Inference += t.Inference
+		sum.Postprocess += t.Postprocess
+		sum.Finish += t.Finish
+		sum.Encode += t.Encode
+		sum.Write += t.Write
+	}
+	k := float64(len(outs))
+	rate := k / wall.Seconds()
+	fmt.Printf("%s: %d images in %.1f s: %.3f images/s; pipeline/bare = %.2f\n", name, len(outs), wall.Seconds(), rate, rate*bare.Seconds())
+	fmt.Printf("  per image, ms: read %.0f  decode %.0f  pre-process %.0f  inference %.0f  post-process %.0f  finish %.0f  encode %.0f  write %.0f\n\n",
+		ms(sum.Read)/k, ms(sum.Decode)/k, ms(sum.Preprocess)/k, ms(sum.Inference)/k, ms(sum.Postprocess)/k, ms(sum.Finish)/k, ms(sum.Encode)/k, ms(sum.Write)/k)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// peakRSS is the larger of this process's and its children's peak resident set, in MB.
+func peakRSS() float64 {
+	var self, kids syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	v := []int64{self.Maxrss, kids.Maxrss}
+	sort.Slice(v, func(i, j int) bool { return v[i] > v[j] })
+	return float64(v[0]) / 1024
+}
