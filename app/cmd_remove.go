@@ -62,7 +62,7 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "WARNING: loading %s WITHOUT checksum verification (--allow-unverified-model).\n"+
 			"         Only do this with a model file you made or trust.\n", *unverified)
 	}
-	eng, err := NewLocalEngine(EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified})
+	eng, err := NewEngine(EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified})
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout remove:", err)
 		return 1

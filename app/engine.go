@@ -107,6 +107,11 @@ func loadUnverified(man *models.Manifest, c EngineConfig) (*models.Model, []byte
 	return &m, data, nil
 }
 
+// NewEngine starts the engine the app uses for untrusted files.
+func NewEngine(c EngineConfig) (Engine, error) {
+	return NewLocalEngine(c)
+}
+
 // localEngine runs the model in this process.
 type localEngine struct{ e *infer.Engine }
 
