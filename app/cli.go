@@ -33,6 +33,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdRemove(args[1:], stdout, stderr)
 	case "models":
 		return cmdModels(args[1:], stdout, stderr)
+	case "engine":
+		return cmdEngine(args[1:], stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "cutout", Version)
 		return 0

@@ -14,6 +14,14 @@ import (
 	"time"
 )
 
+// logTo returns w when on is set, else a writer that drops everything.
+func logTo(w io.Writer, on bool) io.Writer {
+	if on {
+		return w
+	}
+	return io.Discard
+}
+
 func cmdRemove(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("remove", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -24,6 +32,9 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 	overwrite := fs.Bool("overwrite", false, "replace earlier outputs of the same name (inputs are never replaced)")
 	fast := fs.Bool("fast-png", true, "favour PNG encoding speed over file size")
 	unverified := fs.String("allow-unverified-model", "", "load this model `file` WITHOUT a checksum (your own models only)")
+	memory := fs.Uint64("engine-memory", DefaultMemoryLimit>>20, "the engine's memory limit in MiB")
+	timeout := fs.Duration("timeout", 120*time.Second, "give up on an image after this long")
+	verbose := fs.Bool("v", false, "log engine starts and restarts")
 	opts := matteFlags(fs)
 	limits := limitFlags(fs)
 	fs.Usage = func() {
@@ -62,7 +73,11 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "WARNING: loading %s WITHOUT checksum verification (--allow-unverified-model).\n"+
 			"         Only do this with a model file you made or trust.\n", *unverified)
 	}
-	eng, err := NewEngine(EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified})
+	lim := limits()
+	eng, err := NewEngine(context.Background(), SupervisorConfig{
+		EngineConfig: EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified},
+		MemoryLimit:  *memory << 20, JobTimeout: *timeout, Limits: lim, Log: logTo(stderr, *verbose),
+	})
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout remove:", err)
 		return 1
@@ -87,7 +102,7 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 			roots = append(roots, abs)
 		}
 	}
-	p := &Processor{Engine: eng, Limits: limits(), Roots: roots, Matte: mo, Sink: sink, OutDir: *out, Workers: 2}
+	p := &Processor{Engine: eng, Limits: lim, Roots: roots, Matte: mo, Sink: sink, OutDir: *out, Workers: 2}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -107,9 +107,17 @@ func loadUnverified(man *models.Manifest, c EngineConfig) (*models.Model, []byte
 	return &m, data, nil
 }
 
-// NewEngine starts the engine the app uses for untrusted files.
-func NewEngine(c EngineConfig) (Engine, error) {
-	return NewLocalEngine(c)
+// NewEngine starts the engine the app uses for untrusted files: the sandboxed child process,
+// with its model loaded.
+func NewEngine(ctx context.Context, c SupervisorConfig) (Engine, error) {
+	s, err := NewSupervisor(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // localEngine runs the model in this process.

@@ -1,0 +1,58 @@
+package app
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"cutout/engine/infer"
+)
+
+// cmdEngine is `cutout engine`, the sandboxed worker the app starts and supervises. It is
+// never run by hand: it speaks the engine protocol on stdin/stdout and logs to stderr.
+func cmdEngine(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	model := fs.String("model", "", "model name")
+	modelsDir := fs.String("models", "", "models folder")
+	lib := fs.String("lib", "", "ONNX Runtime library")
+	threads := fs.Int("threads", 0, "intra-op threads")
+	memory := fs.Uint64("memory", 0, "address-space limit in bytes")
+	unverified := fs.String("unverified-model", "", "a user's own model, loaded without a checksum")
+	hooks := fs.Bool("test-hooks", false, "honour test-only job hooks")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	// Confine first: nothing untrusted has been read yet, and nothing will be unconfined.
+	sandbox, err := infer.Confine(*memory)
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout engine:", err)
+		return 1
+	}
+	if err := infer.Init(*lib); err != nil {
+		fmt.Fprintln(stderr, "cutout engine:", err)
+		return 1
+	}
+	cfg := EngineConfig{ModelsDir: *modelsDir, Model: *model, UnverifiedModel: *unverified, Threads: *threads}
+	m, data, err := cfg.LoadModel()
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout engine:", err)
+		return 1
+	}
+	e, err := infer.NewEngine(m, data, infer.SessionOptions{Threads: *threads})
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout engine:", err)
+		return 1
+	}
+	defer e.Close()
+	data = nil
+	in := bufio.NewReaderSize(os.Stdin, 1<<20)
+	err = infer.Serve(in, os.Stdout, e, infer.WorkerOptions{TestHooks: *hooks, Device: "cpu", Sandbox: sandbox})
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout engine:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,591 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"cutout/engine/infer"
+	"cutout/engine/proto"
+	"cutout/engine/validate"
+)
+
+// Engine failures the supervisor reports; each wraps into a sentence naming the file.
+var (
+	ErrEngineTimeout = errors.New("the engine took too long")
+	ErrEngineOOM     = errors.New("the engine ran out of memory")
+	ErrEngineCrash   = errors.New("the engine crashed")
+	ErrEngineStart   = errors.New("the engine could not start")
+)
+
+// SupervisorConfig configures the sandboxed engine process.
+type SupervisorConfig struct {
+	EngineConfig
+	// MemoryLimit caps the engine's address space in bytes (default 6 GiB).
+	MemoryLimit uint64
+	// JobTimeout bounds one image (default 120 s); the engine is killed and restarted past it.
+	JobTimeout time.Duration
+	// StartTimeout bounds loading the model (default 120 s).
+	StartTimeout time.Duration
+	// Limits are re-checked by the engine before it decodes.
+	Limits validate.Limits
+	// Log receives one line per engine start, failure and restart (default: discarded).
+	Log io.Writer
+
+	// command is the program and leading arguments to run (default: this executable,
+	// "engine"); tests run the test binary instead.
+	command []string
+	// testHooks starts the engine with test-only job hooks enabled.
+	testHooks bool
+	// noNamespace skips the network namespace, as on systems without one (tests).
+	noNamespace bool
+}
+
+// DefaultMemoryLimit is the engine's default address-space cap.
+const DefaultMemoryLimit = 6 << 30
+
+// Supervisor runs the model in a child process (`cutout engine`) with limits on memory and
+// time and no network, and restarts it, with backoff, when it dies. A crash, an OOM kill or
+// a timeout fails the image being processed with a reason; the app goes on.
+type Supervisor struct {
+	cfg   SupervisorConfig
+	slots chan struct{}
+	ids   atomic.Uint64
+
+	mu      sync.Mutex
+	w       *worker
+	backoff time.Duration
+	lastErr time.Time
+	closed  bool
+}
+
+// inFlight is how many jobs the engine holds at once: one decoding while one is in the model.
+const inFlight = 2
+
+// NewSupervisor prepares the engine process; it starts on the first Cut (or Start).
+func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = DefaultMemoryLimit
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = 120 * time.Second
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 120 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	if c.ModelsDir == "" {
+		d, err := FindModelsDir()
+		if err != nil {
+			return nil, err
+		}
+		c.ModelsDir = d
+	}
+	if c.command == nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		c.command = []string{exe, "engine"}
+	}
+	return &Supervisor{cfg: c, slots: make(chan struct{}, inFlight)}, nil
+}
+
+// Start starts the engine now and waits for its model to load.
+func (s *Supervisor) Start(ctx context.Context) error {
+	_, err := s.worker(ctx)
+	return err
+}
+
+// Cut sends one image to the engine and waits for its mask. A job in flight when the engine
+// dies is retried once on a fresh engine, unless it was the one that timed out.
+func (s *Supervisor) Cut(ctx context.Context, name string, data []byte) (*infer.Result, error) {
+	return s.cutHook(ctx, name, data, "")
+}
+
+func (s *Supervisor) cutHook(ctx context.Context, name string, data []byte, hook string) (*infer.Result, error) {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	defer func() { <-s.slots }()
+	base := filepath.Base(name)
+	for attempt := 1; ; attempt++ {
+		w, err := s.worker(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", base, err)
+		}
+		j := s.job(base, data)
+		j.Hook = hook
+		r, err := w.do(ctx, j, s.cfg.JobTimeout)
+		var dead *deathError
+		if errors.As(err, &dead) && !dead.timedOut && attempt < 2 {
+			fmt.Fprintf(s.cfg.Log, "engine: %v; retrying %s once on a fresh engine\n", dead, base)
+			continue
+		}
+		if err == nil {
+			s.mu.Lock()
+			s.backoff = 0
+			s.mu.Unlock()
+		}
+		var remote *remoteError
+		if errors.As(err, &remote) {
+			return nil, err // the engine's message already names the file
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", base, err)
+		}
+		return r, nil
+	}
+}
+
+// remoteError is a job failure the engine reported (it lives on).
+type remoteError struct {
+	msg     string
+	invalid bool
+}
+
+func (e *remoteError) Error() string { return e.msg }
+
+func (s *Supervisor) job(name string, data []byte) *proto.Job {
+	lim := s.cfg.Limits
+	d := validate.DefaultLimits()
+	if lim.MaxBytes == 0 {
+		lim.MaxBytes = d.MaxBytes
+	}
+	if lim.MaxWidth == 0 {
+		lim.MaxWidth = d.MaxWidth
+	}
+	if lim.MaxHeight == 0 {
+		lim.MaxHeight = d.MaxHeight
+	}
+	if lim.MaxPixels == 0 {
+		lim.MaxPixels = d.MaxPixels
+	}
+	return &proto.Job{ID: s.ids.Add(1), Name: name, MaxBytes: lim.MaxBytes, MaxWidth: uint32(lim.MaxWidth),
+		MaxHeight: uint32(lim.MaxHeight), MaxPixels: lim.MaxPixels, Data: data}
+}
+
+// worker returns the running engine, starting one (after the backoff) if there is none.
+func (s *Supervisor) worker(ctx context.Context) (*worker, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("the engine has been shut down")
+	}
+	if s.w != nil && !s.w.dead() {
+		return s.w, nil
+	}
+	if s.w != nil {
+		// The last engine died: wait before starting another, longer each time in a row.
+		wait := s.backoff
+		s.backoff = min(max(2*s.backoff, 250*time.Millisecond), 10*time.Second)
+		s.w = nil
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, context.Cause(ctx)
+			}
+		}
+	}
+	w, err := startWorker(ctx, s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.cfg.Log, "engine: started (pid %d, model %s, ONNX Runtime %s, %s)\n",
+		w.cmd.Process.Pid, w.hello.Model, w.hello.Runtime, w.hello.Sandboxed)
+	s.w = w
+	return w, nil
+}
+
+// Close stops the engine.
+func (s *Supervisor) Close() error {
+	s.mu.Lock()
+	w := s.w
+	s.closed, s.w = true, nil
+	s.mu.Unlock()
+	if w != nil {
+		w.stop()
+	}
+	return nil
+}
+
+// Sandbox describes how the running engine is isolated ("" before it starts).
+func (s *Supervisor) Sandbox() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return ""
+	}
+	return s.w.hello.Sandboxed
+}
+
+// pid is the running engine's process id, for tests.
+func (s *Supervisor) pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return 0
+	}
+	return s.w.cmd.Process.Pid
+}
+
+// deathError is how a job learns that the engine died while it was in flight.
+type deathError struct {
+	reason   string
+	kind     error
+	timedOut bool
+}
+
+func (d *deathError) Error() string { return d.reason }
+func (d *deathError) Unwrap() error { return d.kind }
+
+// worker is one engine process.
+type worker struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	hello  *proto.Hello
+	tmpdir string
+	memory uint64
+	stderr *tail
+
+	wmu sync.Mutex // serialises frame writes
+
+	pmu     sync.Mutex
+	pending map[uint64]chan reply
+
+	timedOut atomic.Bool
+	done     chan struct{} // closed once the process is gone
+	death    *deathError
+}
+
+type reply struct {
+	result *proto.Result
+	err    *proto.Error
+}
+
+func startWorker(ctx context.Context, c SupervisorConfig) (*worker, error) {
+	lib, err := infer.FindLibrary()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEngineStart, err)
+	}
+	tmpdir, err := os.MkdirTemp("", "cutout-engine-")
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{}, c.command[1:]...)
+	args = append(args, "--lib", lib, "--models", c.ModelsDir, "--model", c.Model,
+		"--threads", strconv.Itoa(c.Threads), "--memory", strconv.FormatUint(c.MemoryLimit, 10))
+	if c.UnverifiedModel != "" {
+		args = append(args, "--unverified-model", c.UnverifiedModel)
+	}
+	if c.testHooks {
+		args = append(args, "--test-hooks")
+	}
+	w := &worker{tmpdir: tmpdir, memory: c.MemoryLimit, stderr: newTail(16 << 10),
+		pending: map[uint64]chan reply{}, done: make(chan struct{})}
+	cmd, stdout, err := w.spawn(c.command[0], args, !c.noNamespace)
+	if err != nil && !c.noNamespace {
+		// No network namespace here (no unprivileged user namespaces): the seccomp filter
+		// inside the engine still refuses IPv4/IPv6 sockets.
+		fmt.Fprintf(c.Log, "engine: no network namespace (%v); relying on the seccomp filter\n", err)
+		cmd, stdout, err = w.spawn(c.command[0], args, false)
+	}
+	if err != nil {
+		os.RemoveAll(tmpdir)
+		return nil, fmt.Errorf("%w: %v", ErrEngineStart, err)
+	}
+	w.cmd = cmd
+	in := bufio.NewReaderSize(stdout, 1<<20)
+
+	// The first frame is the hello, sent once the model is loaded.
+	helloCh := make(chan error, 1)
+	go func() {
+		f, err := proto.Read(in)
+		switch {
+		case err != nil:
+			helloCh <- err
+		case f.Hello == nil:
+			helloCh <- fmt.Errorf("%w: first frame is not a hello", proto.ErrMalformed)
+		case f.Hello.Version != proto.Version:
+			helloCh <- fmt.Errorf("engine speaks protocol %d, the app %d", f.Hello.Version, proto.Version)
+		default:
+			w.hello = f.Hello
+			helloCh <- nil
+		}
+	}()
+	timer := time.NewTimer(c.StartTimeout)
+	defer timer.Stop()
+	select {
+	case err = <-helloCh:
+	case <-timer.C:
+		err = fmt.Errorf("the model did not load within %s", c.StartTimeout)
+	case <-ctx.Done():
+		err = context.Cause(ctx)
+	}
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		os.RemoveAll(tmpdir)
+		if msg := lastLine(w.stderr.String()); msg != "" {
+			return nil, fmt.Errorf("%w: %s", ErrEngineStart, strings.TrimPrefix(msg, "cutout engine: "))
+		}
+		return nil, fmt.Errorf("%w: %v", ErrEngineStart, err)
+	}
+	go w.readLoop(in)
+	return w, nil
+}
+
+// spawn starts the process, in fresh user and network namespaces when isolate is set.
+func (w *worker) spawn(path string, args []string, isolate bool) (*exec.Cmd, io.ReadCloser, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Dir = w.tmpdir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOME=" + w.tmpdir, "TMPDIR=" + w.tmpdir}
+	cmd.Stderr = w.stderr
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if isolate {
+		attr.Cloneflags = syscall.CLONE_NEWNET
+		if os.Getuid() != 0 {
+			attr.Cloneflags |= syscall.CLONE_NEWUSER
+			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
+			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
+		}
+	}
+	cmd.SysProcAttr = attr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	w.stdin = stdin
+	return cmd, stdout, nil
+}
+
+// readLoop delivers replies until the engine's output ends, then records why it died and
+// fails every job still waiting.
+func (w *worker) readLoop(in io.Reader) {
+	var protoErr error
+	for {
+		f, err := proto.Read(in)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				protoErr = err
+			}
+			break
+		}
+		var id uint64
+		var r reply
+		switch {
+		case f.Result != nil:
+			id, r.result = f.Result.ID, f.Result
+		case f.Error != nil:
+			id, r.err = f.Error.ID, f.Error
+		default:
+			protoErr = fmt.Errorf("%w: unexpected frame", proto.ErrMalformed)
+		}
+		if protoErr != nil {
+			break
+		}
+		w.pmu.Lock()
+		ch, ok := w.pending[id]
+		delete(w.pending, id)
+		w.pmu.Unlock()
+		if ok {
+			ch <- r
+		}
+	}
+	if protoErr != nil {
+		// A broken protocol means the engine cannot be trusted any more.
+		w.cmd.Process.Kill()
+	}
+	w.stdin.Close()
+	waitErr := w.cmd.Wait()
+	os.RemoveAll(w.tmpdir)
+	w.death = w.explain(waitErr, protoErr)
+	close(w.done)
+}
+
+// explain turns how the process ended into a sentence for the user.
+func (w *worker) explain(waitErr, protoErr error) *deathError {
+	log := w.stderr.String()
+	switch {
+	case w.timedOut.Load():
+		return &deathError{reason: "the engine took too long on this image and was stopped", kind: ErrEngineTimeout, timedOut: true}
+	case protoErr != nil:
+		return &deathError{reason: "the engine sent a malformed reply and was stopped (" + protoErr.Error() + ")", kind: ErrEngineCrash}
+	case strings.Contains(log, "out of memory") || strings.Contains(log, "bad_alloc") || strings.Contains(log, "cannot allocate memory"):
+		return &deathError{reason: fmt.Sprintf("the engine ran out of memory on this image (limit %d MiB)", w.memory>>20), kind: ErrEngineOOM}
+	}
+	var ee *exec.ExitError
+	if errors.As(waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			if ws.Signal() == syscall.SIGKILL {
+				return &deathError{reason: "the engine was killed (SIGKILL: by the system's out-of-memory killer, or by hand) while working on this image", kind: ErrEngineOOM}
+			}
+			return &deathError{reason: fmt.Sprintf("the engine crashed (%v) while working on this image", ws.Signal()), kind: ErrEngineCrash}
+		}
+		if strings.Contains(log, "SIGSEGV") || strings.Contains(log, "panic:") {
+			return &deathError{reason: "the engine crashed (" + lastLine(firstPanic(log)) + ") while working on this image", kind: ErrEngineCrash}
+		}
+		return &deathError{reason: fmt.Sprintf("the engine stopped unexpectedly (%v) while working on this image", ee), kind: ErrEngineCrash}
+	}
+	return &deathError{reason: "the engine stopped unexpectedly while working on this image", kind: ErrEngineCrash}
+}
+
+func (w *worker) dead() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// do sends one job and waits for its reply, the engine's death, the timeout or ctx.
+func (w *worker) do(ctx context.Context, j *proto.Job, timeout time.Duration) (*infer.Result, error) {
+	ch := make(chan reply, 1)
+	w.pmu.Lock()
+	w.pending[j.ID] = ch
+	w.pmu.Unlock()
+	forget := func() {
+		w.pmu.Lock()
+		delete(w.pending, j.ID)
+		w.pmu.Unlock()
+	}
+	w.wmu.Lock()
+	err := proto.Write(w.stdin, j)
+	w.wmu.Unlock()
+	if err != nil {
+		forget()
+		<-w.done // the write failed because the engine is gone
+		return nil, w.death
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		return toResult(r, j)
+	case <-w.done:
+		forget()
+		return nil, w.death
+	case <-timer.C:
+		forget()
+		w.timedOut.Store(true)
+		w.kill()
+		<-w.done
+		return nil, &deathError{reason: fmt.Sprintf("the engine took longer than %s on this image and was stopped", timeout),
+			kind: ErrEngineTimeout, timedOut: true}
+	case <-ctx.Done():
+		// The engine finishes the job on its own; its reply is dropped.
+		forget()
+		return nil, context.Cause(ctx)
+	}
+}
+
+func toResult(r reply, j *proto.Job) (*infer.Result, error) {
+	if r.err != nil {
+		return nil, &remoteError{msg: r.err.Message, invalid: r.err.Kind == proto.KindInvalid}
+	}
+	res := r.result
+	w, h := int(res.Width), int(res.Height)
+	if int64(w)*int64(h) > j.MaxPixels || w > int(j.MaxWidth) || h > int(j.MaxHeight) {
+		return nil, fmt.Errorf("the engine returned a %d × %d image, over the limits", w, h)
+	}
+	rect := image.Rect(0, 0, w, h)
+	return &infer.Result{
+		Image: &image.NRGBA{Pix: res.Pix, Stride: 4 * w, Rect: rect},
+		Mask:  &image.Gray{Pix: res.Mask, Stride: w, Rect: rect},
+		Timings: infer.Timings{Decode: res.Decode, Preprocess: res.Preprocess,
+			Inference: res.Inference, Postprocess: res.Postprocess},
+	}, nil
+}
+
+// kill ends the process group (the engine and anything it started).
+func (w *worker) kill() {
+	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	_ = w.cmd.Process.Kill()
+}
+
+// stop closes the engine's input so it exits on its own, killing it if it lingers.
+func (w *worker) stop() {
+	w.wmu.Lock()
+	w.stdin.Close()
+	w.wmu.Unlock()
+	select {
+	case <-w.done:
+	case <-time.After(5 * time.Second):
+		w.kill()
+		<-w.done
+	}
+}
+
+// tail keeps the last bytes written to it (the engine's stderr).
+type tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func newTail(max int) *tail { return &tail{max: max} }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// firstPanic returns the log up to its first panic or fatal-signal line.
+func firstPanic(log string) string {
+	for _, key := range []string{"panic:", "SIGSEGV"} {
+		if i := strings.Index(log, key); i >= 0 {
+			rest := log[i:]
+			if j := strings.IndexByte(rest, '\n'); j >= 0 {
+				rest = rest[:j]
+			}
+			return rest
+		}
+	}
+	return log
+}

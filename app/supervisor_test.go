@@ -1,0 +1,211 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// testSupervisor starts the real engine (the test binary in engine mode, real ONNX Runtime,
+// real quantised model) with test hooks on.
+func testSupervisor(t *testing.T, c SupervisorConfig) *Supervisor {
+	t.Helper()
+	c.command = []string{os.Args[0], "engine"}
+	c.testHooks = true
+	if c.Model == "" {
+		c.Model = "isnet-general-q8"
+	}
+	s, err := NewSupervisor(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatalf("the engine did not start (run `make test`, which installs ONNX Runtime and the models): %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "assets", "samples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// cutWithHook sends a job that carries a test-only hook.
+func cutWithHook(s *Supervisor, hook string, data []byte) error {
+	_, err := s.cutHook(context.Background(), "hook.png", data, hook)
+	return err
+}
+
+func mustCut(t *testing.T, s *Supervisor) {
+	t.Helper()
+	r, err := s.Cut(context.Background(), "coffee.png", sample(t, "coffee.png"))
+	if err != nil {
+		t.Fatalf("a good image after the failure: %v", err)
+	}
+	if r.Image.Rect.Dx() != 600 || r.Mask.Rect.Dy() != 400 {
+		t.Fatalf("result %v / %v", r.Image.Rect, r.Mask.Rect)
+	}
+}
+
+// TestEngineHasNoNetwork: the engine cannot connect to a listener on 127.0.0.1, and nothing
+// reaches the listener; the engine says how it is isolated. Both layers are tested: the
+// network namespace with the seccomp filter, and the filter alone (systems without
+// unprivileged namespaces).
+func TestEngineHasNoNetwork(t *testing.T) {
+	t.Run("namespace+seccomp", func(t *testing.T) { testNoNetwork(t, false) })
+	t.Run("seccomp only", func(t *testing.T) { testNoNetwork(t, true) })
+}
+
+func testNoNetwork(t *testing.T, noNamespace bool) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+			accepted <- struct{}{}
+		}
+	}()
+	s := testSupervisor(t, SupervisorConfig{noNamespace: noNamespace})
+	sb := s.Sandbox()
+	if !strings.Contains(sb, "seccomp") || strings.Contains(sb, "network namespace") != !noNamespace {
+		t.Errorf("sandbox %q", sb)
+	}
+	err = cutWithHook(s, "connect:"+ln.Addr().String(), sample(t, "coffee.png"))
+	if err == nil || !strings.Contains(err.Error(), "connect failed") ||
+		(noNamespace && !strings.Contains(err.Error(), "permission denied")) {
+		t.Fatalf("connect from the engine: %v", err)
+	}
+	select {
+	case <-accepted:
+		t.Fatal("the listener accepted a connection from the engine")
+	case <-time.After(200 * time.Millisecond):
+	}
+	// Control: the same dial from the app itself works.
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("control dial: %v", err)
+	}
+	c.Close()
+	mustCut(t, s)
+}
+
+// TestEngineKilledMidJob: kill -9 the engine while it works; the job is retried once on a
+// fresh engine, killed again it fails with a reason, and the next job succeeds.
+func TestEngineKilledMidJob(t *testing.T) {
+	s := testSupervisor(t, SupervisorConfig{})
+	done := make(chan error, 1)
+	go func() { done <- cutWithHook(s, "hang", sample(t, "coffee.png")) }()
+	for kill := 0; kill < 2; kill++ {
+		pid := waitNewPid(t, s, 0)
+		time.Sleep(300 * time.Millisecond) // the job is in flight
+		syscall.Kill(pid, syscall.SIGKILL)
+		if kill == 0 {
+			waitNewPid(t, s, pid)
+		}
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrEngineOOM) || !strings.Contains(err.Error(), "hook.png") || !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the job did not fail after the engine was killed twice")
+	}
+	mustCut(t, s)
+}
+
+// waitNewPid waits until the supervisor runs an engine whose pid is not old.
+func waitNewPid(t *testing.T, s *Supervisor, old int) int {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if p := s.pid(); p != 0 && p != old {
+			return p
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no engine started")
+	return 0
+}
+
+// TestEngineTimeout: a hanging engine is stopped after the job timeout; that job fails (and
+// is not retried) and the next one runs on a restarted engine.
+func TestEngineTimeout(t *testing.T) {
+	s := testSupervisor(t, SupervisorConfig{JobTimeout: 3 * time.Second})
+	first := s.pid()
+	start := time.Now()
+	err := cutWithHook(s, "hang", sample(t, "coffee.png"))
+	if !errors.Is(err, ErrEngineTimeout) || !strings.Contains(err.Error(), "longer than 3s") {
+		t.Fatalf("err = %v", err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("the timeout took %s", el)
+	}
+	mustCut(t, s)
+	if s.pid() == first {
+		t.Fatal("the engine was not restarted")
+	}
+}
+
+// TestEngineMemoryLimit: an engine that allocates without end hits its address-space limit
+// and dies alone; the job fails with an out-of-memory reason and the app goes on.
+func TestEngineMemoryLimit(t *testing.T) {
+	s := testSupervisor(t, SupervisorConfig{MemoryLimit: 4 << 30})
+	err := cutWithHook(s, "alloc", sample(t, "coffee.png"))
+	if !errors.Is(err, ErrEngineOOM) || !strings.Contains(err.Error(), "ran out of memory") {
+		t.Fatalf("err = %v", err)
+	}
+	mustCut(t, s)
+}
+
+// TestEngineMalformedFrame: an engine that writes garbage on the protocol pipe is killed,
+// the job fails with that reason, and a new engine takes the next job.
+func TestEngineMalformedFrame(t *testing.T) {
+	s := testSupervisor(t, SupervisorConfig{})
+	err := cutWithHook(s, "garbage", sample(t, "coffee.png"))
+	if !errors.Is(err, ErrEngineCrash) || !strings.Contains(err.Error(), "malformed") {
+		t.Fatalf("err = %v", err)
+	}
+	mustCut(t, s)
+}
+
+// TestEngineRefusesUnverifiedModelSwap: a model file whose bytes differ from the manifest is
+// refused before the engine says hello.
+func TestEngineRefusesTamperedModel(t *testing.T) {
+	dir := t.TempDir()
+	man, err := os.ReadFile(filepath.Join(repoRoot(t), "models", "models.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "models.toml"), man, 0o644)
+	// Same size as the real quantised model, different bytes.
+	f, _ := os.Create(filepath.Join(dir, "isnet-general-q8.onnx"))
+	f.Truncate(44342436)
+	f.Close()
+	c := SupervisorConfig{EngineConfig: EngineConfig{ModelsDir: dir, Model: "isnet-general-q8"}}
+	c.command = []string{os.Args[0], "engine"}
+	s, err := NewSupervisor(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Start(context.Background())
+	if !errors.Is(err, ErrEngineStart) || !strings.Contains(err.Error(), "does not match its checksum") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,129 @@
+package infer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"cutout/engine/proto"
+	"cutout/engine/validate"
+)
+
+// WorkerOptions configure Serve.
+type WorkerOptions struct {
+	// Concurrency is how many jobs run at once (default 2: one decodes while one infers).
+	Concurrency int
+	// TestHooks honours Job.Hook; only tests start an engine with it.
+	TestHooks bool
+	// Device and Sandbox describe the engine in its hello frame.
+	Device, Sandbox string
+}
+
+// Serve is the loop of `cutout engine`: it says hello, then reads jobs from r and writes one
+// result or error frame per job to w, until r ends (nil) or breaks the protocol (an error:
+// the process should exit). Untrusted bytes are re-validated here before decoding.
+func Serve(r io.Reader, w io.Writer, e *Engine, opt WorkerOptions) error {
+	var wmu sync.Mutex
+	send := func(msg any) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return proto.Write(w, msg)
+	}
+	hello := &proto.Hello{Version: proto.Version, Model: e.Session.Model.Name, Runtime: Version(),
+		Device: opt.Device, Sandboxed: opt.Sandbox}
+	if err := send(hello); err != nil {
+		return err
+	}
+	n := opt.Concurrency
+	if n <= 0 {
+		n = 2
+	}
+	slots := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		f, err := proto.Read(r)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if f.Job == nil {
+			return fmt.Errorf("%w: the app sent a frame that is not a job", proto.ErrMalformed)
+		}
+		job := f.Job
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			// A failed write means the app is gone; the read loop will see EOF.
+			_ = send(runJob(e, job, opt.TestHooks))
+		}()
+	}
+}
+
+// runJob validates, decodes and cuts out one job, returning its result or error frame.
+func runJob(e *Engine, j *proto.Job, hooks bool) any {
+	if hooks && j.Hook != "" {
+		if msg := runHook(j.Hook); msg != "" {
+			return &proto.Error{ID: j.ID, Kind: proto.KindInternal, Message: j.Name + ": " + msg}
+		}
+	}
+	lim := validate.Limits{MaxBytes: j.MaxBytes, MaxWidth: int(j.MaxWidth), MaxHeight: int(j.MaxHeight), MaxPixels: j.MaxPixels}
+	if _, err := validate.Bytes(j.Name, j.Data, lim); err != nil {
+		return &proto.Error{ID: j.ID, Kind: proto.KindInvalid, Message: err.Error()}
+	}
+	t0 := time.Now()
+	img, err := Decode(j.Data)
+	if err != nil {
+		return &proto.Error{ID: j.ID, Kind: proto.KindInvalid, Message: j.Name + ": " + err.Error()}
+	}
+	decode := time.Since(t0)
+	j.Data = nil
+	r, err := e.CutImage(img)
+	if err != nil {
+		return &proto.Error{ID: j.ID, Kind: proto.KindInternal, Message: j.Name + ": " + err.Error()}
+	}
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	return &proto.Result{ID: j.ID, Width: uint32(w), Height: uint32(h),
+		Decode: decode, Preprocess: r.Timings.Preprocess, Inference: r.Timings.Inference, Postprocess: r.Timings.Postprocess,
+		Pix: r.Image.Pix[:4*w*h], Mask: r.Mask.Pix[:w*h]}
+}
+
+// runHook performs a test-only misbehaviour; it returns a message to report, or "" to go on.
+func runHook(hook string) string {
+	switch {
+	case hook == "hang":
+		select {}
+	case hook == "alloc":
+		var hoard [][]byte
+		for {
+			b := make([]byte, 64<<20)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 1
+			}
+			hoard = append(hoard, b)
+		}
+	case hook == "crash":
+		var p *int
+		_ = *p // a real segmentation fault inside the engine
+	case hook == "garbage":
+		// A compromised engine: bytes that are not a frame, straight onto the protocol pipe.
+		os.Stdout.Write([]byte{0, 0, 0, 5, 99, 1, 2, 3, 4})
+		select {}
+	case len(hook) > 8 && hook[:8] == "connect:":
+		c, err := net.DialTimeout("tcp", hook[8:], 2*time.Second)
+		if err != nil {
+			return "connect failed: " + err.Error()
+		}
+		c.Close()
+		return "connect succeeded"
+	}
+	return ""
+}
