@@ -32,7 +32,7 @@ DEPS_STAMP := $(CACHE)/deb-deps.stamp
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all deps ort models build run test check bench clean
+.PHONY: all deps ort models build run test check bench fuzz clean
 all: build
 
 deps: $(DEPS_STAMP)
@@ -79,6 +79,22 @@ check: test
 
 bench: build ort models
 	$(GO) run ./scripts/bench
+
+# Fuzz every Fuzz target for FUZZTIME each (outside `make test`); the inputs the fuzzer found
+# interesting are kept as seed corpus under the package's testdata/fuzz/.
+FUZZTIME ?= 60s
+fuzz: deps ort models
+	@cache=$$($(GO) env GOCACHE)/fuzz; \
+	for pkg in $$($(GO) list ./...); do \
+		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+		for f in $$(cd $$dir && $(GO) test -list '^Fuzz' . | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			if [ -d "$$cache/$$pkg/$$f" ]; then mkdir -p $$dir/testdata/fuzz/$$f && cp -n $$cache/$$pkg/$$f/* $$dir/testdata/fuzz/$$f/ 2>/dev/null || true; fi; \
+		done; \
+	done
+
+-include ui.mk
 
 clean:
 	rm -rf bin out $(CACHE)/*.tgz $(CACHE)/package
