@@ -1,0 +1,150 @@
+package matte
+
+import (
+	"fmt"
+	"image"
+	"math"
+)
+
+// Hints are the user's brush strokes from the GUI, the same size as the image: nonzero pixels
+// of Keep force foreground, of Remove force background. Either may be nil.
+type Hints struct {
+	Keep, Remove *image.Alpha
+}
+
+// Alpha computes the final alpha matte (same bounds as img) from the model's mask. The order:
+//
+//  1. PostProcess (rembg's post_process_mask) cleans the raw mask, as rembg does before matting.
+//  2. Refinement. RefineNone keeps the mask. RefineGuided filters it with the image as guide.
+//     RefineClosedForm builds the trimap at full size (thresholds, Erode/2 px), writes the hints into
+//     it, and solves closed-form matting on a working copy whose longer side is BaseSize; the
+//     working alpha is upsampled bilinearly and used only where the full-size trimap is unknown,
+//     so certain regions, hint strokes and the trimap's edges stay exact at full resolution
+//     (upsampling the whole solution would blur them; solving at full size is too slow for
+//     large photos).
+//  3. Hints override the refined matte (Keep = 255, Remove = 0).
+//  4. Shift grows or shrinks the matte, then Feather softens its edges: these are global edge
+//     adjustments the user sees last, so they apply to the strokes too.
+func Alpha(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.Gray, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkSizes(img, mask, hints); err != nil {
+		return nil, err
+	}
+	m := mask
+	if o.PostProcess {
+		m = PostProcessMask(mask)
+	}
+	var a *image.Gray
+	switch o.Refine {
+	case RefineNone:
+		a = cloneGray(m, img.Rect)
+	case RefineGuided:
+		g := cloneGray(m, img.Rect)
+		applyForce(g, hints)
+		a = GuidedFilter(img, g, guidedRadius(o.GuidedRadius, img.Rect), o.GuidedEps)
+	case RefineClosedForm:
+		a = closedFormAlpha(img, m, hints, o)
+	}
+	applyForce(a, hints)
+	if o.Shift != 0 {
+		a = Shift(a, o.Shift)
+	}
+	if o.Feather > 0 {
+		a = Feather(a, o.Feather)
+	}
+	return a, nil
+}
+
+// Finish is the full finishing stage: Alpha, then (when o.EstimateForeground and the output
+// shows colour) foreground estimation, then Composite.
+func Finish(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.NRGBA, error) {
+	a, err := Alpha(img, mask, hints, o)
+	if err != nil {
+		return nil, err
+	}
+	fg := img
+	if o.EstimateForeground && o.Background != BackgroundMask {
+		fg = EstimateForeground(img, a)
+	}
+	return Composite(fg, a, o), nil
+}
+
+// checkSizes reports inputs whose sizes differ from the image's.
+func checkSizes(img *image.NRGBA, mask *image.Gray, h *Hints) error {
+	sz := img.Rect.Size()
+	if img.Rect.Empty() {
+		return fmt.Errorf("matte: empty image")
+	}
+	if mask.Rect.Size() != sz {
+		return fmt.Errorf("matte: mask is %v but image is %v", mask.Rect.Size(), sz)
+	}
+	if h != nil && h.Keep != nil && h.Keep.Rect.Size() != sz {
+		return fmt.Errorf("matte: keep strokes are %v but image is %v", h.Keep.Rect.Size(), sz)
+	}
+	if h != nil && h.Remove != nil && h.Remove.Rect.Size() != sz {
+		return fmt.Errorf("matte: remove strokes are %v but image is %v", h.Remove.Rect.Size(), sz)
+	}
+	return nil
+}
+
+// cloneGray copies g into a new tight image with bounds r (same size).
+func cloneGray(g *image.Gray, r image.Rectangle) *image.Gray {
+	p, _, _ := grayPix(g)
+	return newGray(r, append([]uint8(nil), p...))
+}
+
+// applyForce writes the hints into a matte: Remove to 0, then Keep to 255.
+func applyForce(a *image.Gray, h *Hints) { ApplyHints(a, h) }
+
+// guidedRadius resolves Options.GuidedRadius: 0 means 1% of the longer side, at least 2 px.
+func guidedRadius(r int, b image.Rectangle) int {
+	if r > 0 {
+		return r
+	}
+	return max(2, int(math.Round(float64(max(b.Dx(), b.Dy()))/100)))
+}
+
+// closedFormAlpha is the RefineClosedForm path of Alpha.
+func closedFormAlpha(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) *image.Gray {
+	tri := Trimap(mask, o.FGThreshold, o.BGThreshold, o.Erode/2)
+	ApplyHints(tri, hints)
+	t, w, h := grayPix(tri)
+	unknown := false
+	for _, v := range t {
+		if v != TrimapForeground && v != TrimapBackground {
+			unknown = true
+			break
+		}
+	}
+	if !unknown {
+		return tri
+	}
+	pix, _, _ := nrgbaPix(img)
+	mp, _, _ := grayPix(mask)
+	rgb, prior := rgbFloat(pix, w*h), grayFloat(mp)
+	ww, wh := workingSize(w, h, o.BaseSize)
+	wt := t
+	if ww != w || wh != h {
+		rgb = downsample(rgb, 3, w, h, ww, wh)
+		prior = downsample(prior, 1, w, h, ww, wh)
+		wt = reduceTrimap(t, w, h, ww, wh)
+	}
+	wa, _ := solveAlpha(rgb, wt, prior, ww, wh, CFOptions{}.withDefaults())
+	out := t // the trimap is ours: overwrite its unknown pixels in place
+	if ww == w && wh == h {
+		for i, v := range wa {
+			if out[i] == TrimapUnknown {
+				out[i] = to8(v)
+			}
+		}
+		return tri
+	}
+	upsample(wa, ww, wh, w, h, func(i int, v float32) {
+		if out[i] != TrimapForeground && out[i] != TrimapBackground {
+			out[i] = to8(v)
+		}
+	})
+	return tri
+}

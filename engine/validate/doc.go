@@ -1,0 +1,27 @@
+// Package validate decides whether an untrusted input file may enter the
+// pipeline at all. It owns content sniffing (magic bytes), the agreement
+// between a file's name and its content, safe opening (no devices, FIFOs,
+// directories, or symlinks that escape the allowed folders), the byte cap,
+// and the dimension and pixel caps read from the image header.
+//
+// It runs in the main process, so it must never decode pixels: it reads
+// headers with each format's own DecodeConfig plus a few cheap structural
+// walks of its own (PNG chunks, JPEG markers, TIFF IFD, BMP header, WebP RIFF
+// chunks), none of which inflate or decompress image data. Decoding belongs
+// to the sandboxed engine process. The package must never import Fyne, ui/
+// or app/.
+//
+// Every refusal is an *Error that names the file, reads well to a person, and
+// unwraps to one of the sentinel errors (ErrTooLarge, ErrCorrupt, ...), so
+// callers can branch with errors.Is.
+//
+// Policy decisions worth knowing:
+//   - A file with no extension is accepted on its content alone; a file with
+//     any other extension must carry one of the extensions of its format.
+//   - Content wins over the name: a GIF named photo.jpg is refused as a GIF.
+//   - Data after the declared end of a PNG (IEND) or WebP (RIFF size) is
+//     refused: such polyglots (a PNG with a ZIP appended) have no legitimate
+//     use. Data after a JPEG's EOI is accepted, because phones append real
+//     data there (motion-photo videos, depth maps); decoders ignore it and
+//     it never leaves the engine.
+package validate

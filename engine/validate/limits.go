@@ -1,0 +1,47 @@
+package validate
+
+// Default caps. A 16384 × 16384 image is already 268 megapixels, so the pixel
+// cap is the one that usually binds; 100 megapixels of 16-bit RGBA is 800 MB
+// once decoded, which the engine's memory limit must still allow.
+const (
+	DefaultMaxBytes  int64 = 64 << 20
+	DefaultMaxWidth        = 16384
+	DefaultMaxHeight       = 16384
+	DefaultMaxPixels int64 = 100_000_000
+)
+
+// Limits are the caps; zero (or negative) fields mean the defaults.
+type Limits struct {
+	MaxBytes  int64 // file size in bytes (default 64 MiB)
+	MaxWidth  int   // width in pixels (default 16384)
+	MaxHeight int   // height in pixels (default 16384)
+	MaxPixels int64 // width × height (default 100,000,000)
+}
+
+// DefaultLimits returns the default caps with every field filled in.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxBytes:  DefaultMaxBytes,
+		MaxWidth:  DefaultMaxWidth,
+		MaxHeight: DefaultMaxHeight,
+		MaxPixels: DefaultMaxPixels,
+	}
+}
+
+// resolved returns lim with every unset field replaced by its default.
+func (lim Limits) resolved() Limits {
+	d := DefaultLimits()
+	if lim.MaxBytes <= 0 {
+		lim.MaxBytes = d.MaxBytes
+	}
+	if lim.MaxWidth <= 0 {
+		lim.MaxWidth = d.MaxWidth
+	}
+	if lim.MaxHeight <= 0 {
+		lim.MaxHeight = d.MaxHeight
+	}
+	if lim.MaxPixels <= 0 {
+		lim.MaxPixels = d.MaxPixels
+	}
+	return lim
+}
