@@ -37,6 +37,11 @@ func Composite(fg *image.NRGBA, alpha *image.Gray, o Options) *image.NRGBA {
 				d[2] = uint8((uint32(s[2])*a*255 + uint32(c.B)*ca + oa/2) / oa)
 				d[3] = uint8((oa + 127) / 255)
 			default:
+				if a == 0 {
+					// Fully transparent: no colour, as rembg writes it (and far smaller PNGs).
+					d[0], d[1], d[2], d[3] = 0, 0, 0, 0
+					continue
+				}
 				d[0], d[1], d[2], d[3] = s[0], s[1], s[2], ap[i]
 			}
 		}

@@ -21,7 +21,8 @@ func TestComposite(t *testing.T) {
 		want []uint8
 	}{
 		{"transparent", Options{Background: BackgroundTransparent}, []uint8{
-			200, 100, 0, 255, 200, 100, 0, 0, 200, 100, 0, 51, 10, 20, 30, 128}},
+			// pixel 1 is fully transparent: written as 0,0,0,0 like rembg does
+			200, 100, 0, 255, 0, 0, 0, 0, 200, 100, 0, 51, 10, 20, 30, 128}},
 		{"white", Options{Background: BackgroundColor, Color: color.NRGBA{255, 255, 255, 255}}, []uint8{
 			200, 100, 0, 255, 255, 255, 255, 255, 244, 224, 204, 255, 132, 137, 142, 255}},
 		{"half-transparent black", Options{Background: BackgroundColor, Color: color.NRGBA{0, 0, 0, 128}}, []uint8{
