@@ -78,7 +78,7 @@ test: deps ort models
 check: test
 
 bench: build ort models
-	$(GO) run ./scripts/bench
+	$(GO) run ./scripts/bench -bin $(BIN)
 
 # Fuzz every Fuzz target for FUZZTIME each (outside `make test`); the inputs the fuzzer found
 # interesting are kept as seed corpus under the package's testdata/fuzz/.

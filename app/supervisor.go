@@ -43,6 +43,8 @@ type SupervisorConfig struct {
 	Limits validate.Limits
 	// Log receives one line per engine start, failure and restart (default: discarded).
 	Log io.Writer
+	// Binary is the cutout executable to run as `cutout engine` (default: this executable).
+	Binary string
 
 	// command is the program and leading arguments to run (default: this executable,
 	// "engine"); tests run the test binary instead.
@@ -96,9 +98,15 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 		c.ModelsDir = d
 	}
 	if c.command == nil {
-		exe, err := os.Executable()
+		exe, err := filepath.Abs(c.Binary) // the engine runs in a folder of its own
 		if err != nil {
 			return nil, err
+		}
+		if c.Binary == "" {
+			var err error
+			if exe, err = os.Executable(); err != nil {
+				return nil, err
+			}
 		}
 		c.command = []string{exe, "engine"}
 	}
@@ -228,6 +236,16 @@ func (s *Supervisor) Close() error {
 	return nil
 }
 
+// Model is the running engine's model name ("" before it starts).
+func (s *Supervisor) Model() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return ""
+	}
+	return s.w.hello.Model
+}
+
 // Sandbox describes how the running engine is isolated ("" before it starts).
 func (s *Supervisor) Sandbox() string {
 	s.mu.Lock()
@@ -236,6 +254,30 @@ func (s *Supervisor) Sandbox() string {
 		return ""
 	}
 	return s.w.hello.Sandboxed
+}
+
+// EnginePeakRSS is the running engine process's peak resident set in bytes (0 if none).
+func (s *Supervisor) EnginePeakRSS() int64 {
+	return PeakRSS(s.pid())
+}
+
+// PeakRSS reads a process's peak resident set (VmHWM) in bytes; pid 0 means this process.
+func PeakRSS(pid int) int64 {
+	path := "/proc/self/status"
+	if pid != 0 {
+		path = "/proc/" + strconv.Itoa(pid) + "/status"
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // pid is the running engine's process id, for tests.

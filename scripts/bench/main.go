@@ -11,10 +11,10 @@ import (
 	"image/jpeg"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"sort"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/disintegration/imaging"
@@ -22,7 +22,6 @@ import (
 	"cutout/app"
 	"cutout/engine/infer"
 	"cutout/engine/matte"
-	"cutout/engine/models"
 	"cutout/engine/validate"
 )
 
@@ -30,15 +29,26 @@ func main() {
 	model := flag.String("model", "", "model name (default: the manifest's default)")
 	n12 := flag.Int("n12", 6, "how many 12 MP images to run")
 	bareRuns := flag.Int("bare", 4, "how many bare session.Run calls to time")
+	bareOnly := flag.Bool("bare-only", false, "internal: time the bare session in this process and print ms")
 	samples := flag.String("samples", "assets/samples", "folder of sample photos")
+	bin := flag.String("bin", "bin/cutout", "the cutout binary, run as the engine")
 	flag.Parse()
-	if err := run(*model, *samples, *n12, *bareRuns); err != nil {
+	if *bareOnly {
+		d, err := bareRun(*model, *bareRuns)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Println(d.Nanoseconds())
+		return
+	}
+	if err := run(*bin, *model, *samples, *n12, *bareRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(model, samples string, n12, bareRuns int) error {
+func run(bin, model, samples string, n12, bareRuns int) error {
 	tmp, err := os.MkdirTemp("", "cutout-bench-")
 	if err != nil {
 		return err
@@ -60,23 +70,25 @@ func run(model, samples string, n12, bareRuns int) error {
 		return err
 	}
 
-	cfg := app.EngineConfig{Model: model}
-	eng, err := app.NewLocalEngine(cfg)
+	// The bare model runs in a process of its own, so its memory is not counted below.
+	outb, err := exec.Command(os.Args[0], "-bare-only", "-model", model, "-bare", strconv.Itoa(bareRuns)).Output()
 	if err != nil {
-		return err
+		return fmt.Errorf("bare run: %w", err)
 	}
-	defer eng.Close()
-	m, data, err := cfg.LoadModel()
+	ns, err := strconv.ParseInt(strings.TrimSpace(string(outb)), 10, 64)
 	if err != nil {
-		return err
+		return fmt.Errorf("bare run printed %q", outb)
 	}
-	fmt.Printf("Cutout pipeline benchmark — model %s, ONNX Runtime %s\n\n", m.Name, infer.Version())
+	bare := time.Duration(ns)
 
-	bare, err := bareRun(m, data, bareRuns)
+	eng, err := app.NewEngine(context.Background(), app.SupervisorConfig{EngineConfig: app.EngineConfig{Model: model}, Binary: bin})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("bare session.Run: %.0f ms/image (%.3f images/s)\n\n", ms(bare), 1/bare.Seconds())
+	sup := eng.(*app.Supervisor)
+	defer sup.Close()
+	fmt.Printf("Cutout pipeline benchmark — model %s; engine: %s\n\n", sup.Model(), sup.Sandbox())
+	fmt.Printf("bare session.Run (same model, same threads, own process): %.0f ms/image (%.3f images/s)\n\n", ms(bare), 1/bare.Seconds())
 
 	for _, set := range []struct {
 		name  string
@@ -86,7 +98,9 @@ func run(model, samples string, n12, bareRuns int) error {
 			return err
 		}
 	}
-	fmt.Printf("peak RSS: %.0f MB (this process and its children)\n", peakRSS())
+	self, engine := app.PeakRSS(0), sup.EnginePeakRSS()
+	fmt.Printf("peak RSS: app %.0f MB + engine %.0f MB = %.0f MB (process tree, upper bound)\n",
+		float64(self)/1e6, float64(engine)/1e6, float64(self+engine)/1e6)
 	return nil
 }
 
@@ -115,7 +129,14 @@ func make12MP(samples []string, dir string, n int) ([]string, error) {
 	return out, nil
 }
 
-func bareRun(m *models.Model, data []byte, runs int) (time.Duration, error) {
+func bareRun(model string, runs int) (time.Duration, error) {
+	if err := infer.Init(""); err != nil {
+		return 0, err
+	}
+	m, data, err := app.EngineConfig{Model: model}.LoadModel()
+	if err != nil {
+		return 0, err
+	}
 	s, err := infer.NewSession(m, data, infer.SessionOptions{})
 	if err != nil {
 		return 0, err
@@ -181,13 +202,3 @@ func pipeline(eng app.Engine, name string, files []string, out string, bare time
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// peakRSS is the larger of this process's and its children's peak resident set, in MB.
-func peakRSS() float64 {
-	var self, kids syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
-	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
-	v := []int64{self.Maxrss, kids.Maxrss}
-	sort.Slice(v, func(i, j int) bool { return v[i] > v[j] })
-	return float64(v[0]) / 1024
-}
