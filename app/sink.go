@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"image"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"cutout/app/fastpng"
 )
 
 // Sink writes finished images into a folder atomically: the bytes go to a hidden temporary
@@ -40,9 +43,18 @@ func (e encoderPool) Get() *png.EncoderBuffer {
 
 func (e encoderPool) Put(b *png.EncoderBuffer) { e.p.Put(b) }
 
-// EncodePNG encodes img as PNG into buf (reset first).
+// EncodePNG encodes img as PNG into buf (reset first): NRGBA and grey images with the
+// parallel encoder, anything else with the standard one.
 func (s *Sink) EncodePNG(buf *bytes.Buffer, img image.Image) error {
 	buf.Reset()
+	switch img.(type) {
+	case *image.NRGBA, *image.Gray:
+		level := flate.BestSpeed
+		if s.Compression == png.DefaultCompression || s.Compression == png.BestCompression {
+			level = flate.DefaultCompression
+		}
+		return fastpng.Encode(buf, img, level)
+	}
 	enc := png.Encoder{CompressionLevel: s.Compression, BufferPool: encoderPool{&s.encoders}}
 	return enc.Encode(buf, img)
 }
