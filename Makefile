@@ -68,7 +68,7 @@ $(BIN): $(DEPS_STAMP) $(GO_SOURCES)
 	$(GO) build -o $@ .
 
 run: build ort models
-	./$(BIN)
+	./$(BIN) remove assets/samples -o out
 
 test: deps ort models
 	$(GO) vet ./...

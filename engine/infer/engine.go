@@ -64,15 +64,15 @@ func (e *Engine) CutImage(img *image.NRGBA) (*Result, error) {
 	in := e.inputs.Get().(*[]float32)
 	defer e.inputs.Put(in)
 	Preprocess(img, e.Session.Model, *in)
-	t1 := time.Now()
-	t.Preprocess = t1.Sub(t0)
+	t.Preprocess = time.Since(t0)
 	out := e.outputs.Get().(*[]float32)
 	defer e.outputs.Put(out)
-	if err := e.Session.Run(*in, *out); err != nil {
+	run, err := e.Session.RunTimed(*in, *out)
+	if err != nil {
 		return nil, err
 	}
 	t2 := time.Now()
-	t.Inference = t2.Sub(t1)
+	t.Inference = run
 	mask := Mask(*out, e.Session.Side(), img.Rect.Dx(), img.Rect.Dy())
 	t.Postprocess = time.Since(t2)
 	return &Result{Image: img, Mask: mask, Timings: t}, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -103,30 +104,38 @@ func (s *Session) Threads() int { return s.threads }
 
 // Run feeds one NCHW [1,3,S,S] input and writes the [1,1,S,S] prediction into out.
 func (s *Session) Run(in, out []float32) error {
+	_, err := s.RunTimed(in, out)
+	return err
+}
+
+// RunTimed is Run that also reports how long the model itself ran (not counting the wait for
+// a concurrent call to finish).
+func (s *Session) RunTimed(in, out []float32) (time.Duration, error) {
 	n := s.side * s.side
 	if len(in) != 3*n || len(out) != n {
-		return fmt.Errorf("model %s: input %d / output %d floats, want %d / %d", s.Model.Name, len(in), len(out), 3*n, n)
+		return 0, fmt.Errorf("model %s: input %d / output %d floats, want %d / %d", s.Model.Name, len(in), len(out), 3*n, n)
 	}
 	side := int64(s.side)
 	inT, err := ort.NewTensor(ort.NewShape(1, 3, side, side), in)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer inT.Destroy()
 	outT, err := ort.NewTensor(ort.NewShape(1, 1, side, side), out)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer outT.Destroy()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sess == nil {
-		return fmt.Errorf("model %s: the session is closed", s.Model.Name)
+		return 0, fmt.Errorf("model %s: the session is closed", s.Model.Name)
 	}
+	t := time.Now()
 	if err := s.sess.Run([]ort.Value{inT}, []ort.Value{outT}); err != nil {
-		return fmt.Errorf("model %s: inference failed: %w", s.Model.Name, err)
+		return 0, fmt.Errorf("model %s: inference failed: %w", s.Model.Name, err)
 	}
-	return nil
+	return time.Since(t), nil
 }
 
 // Close releases the session.
