@@ -115,3 +115,28 @@ func BenchmarkInference(b *testing.B) {
 		}
 	}
 }
+
+// TestResizeGeometry: a 4000×3000 image whose left half is white reduces to a 1024² input
+// whose left half is white, with the edge centred between columns 511 and 512 (no shift).
+func TestResizeGeometry(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 4001, 3000)) // odd width: a partial last box
+	for y := 0; y < 3000; y++ {
+		for x := 0; x < 4001; x++ {
+			v := uint8(0)
+			if 2*x+1 < 4001 {
+				v = 255
+			}
+			copy(img.Pix[img.PixOffset(x, y):], []uint8{v, v, v, 255})
+		}
+	}
+	dst := make([]float32, 3*1024*1024)
+	resizeRGB(img, 1024, dst)
+	row := dst[500*1024 : 501*1024]
+	near := func(v, want float32) bool { return math.Abs(float64(v-want)) < 0.01 }
+	if !near(row[0], 255) || !near(row[1023], 0) || !near(row[400], 255) || !near(row[600], 0) {
+		t.Fatalf("row ends %v %v %v %v", row[0], row[400], row[600], row[1023])
+	}
+	if sum := row[511] + row[512]; math.Abs(float64(sum)-255) > 2 {
+		t.Fatalf("edge columns %v + %v = %v, want 255 (edge centred)", row[511], row[512], sum)
+	}
+}
