@@ -116,14 +116,14 @@ func BenchmarkInference(b *testing.B) {
 	}
 }
 
-// TestResizeGeometry: a 4000×3000 image whose left half is white reduces to a 1024² input
+// TestResizeGeometry: a 4000×3001 image whose left half is white reduces to a 1024² input
 // whose left half is white, with the edge centred between columns 511 and 512 (no shift).
 func TestResizeGeometry(t *testing.T) {
-	img := image.NewNRGBA(image.Rect(0, 0, 4001, 3000)) // odd width: a partial last box
-	for y := 0; y < 3000; y++ {
-		for x := 0; x < 4001; x++ {
+	img := image.NewNRGBA(image.Rect(0, 0, 4000, 3001)) // odd height: a partial last box
+	for y := 0; y < 3001; y++ {
+		for x := 0; x < 4000; x++ {
 			v := uint8(0)
-			if 2*x+1 < 4001 {
+			if x < 2000 {
 				v = 255
 			}
 			copy(img.Pix[img.PixOffset(x, y):], []uint8{v, v, v, 255})
