@@ -136,7 +136,9 @@ func TestResizeGeometry(t *testing.T) {
 	if !near(row[0], 255) || !near(row[1023], 0) || !near(row[400], 255) || !near(row[600], 0) {
 		t.Fatalf("row ends %v %v %v %v", row[0], row[400], row[600], row[1023])
 	}
-	if sum := row[511] + row[512]; math.Abs(float64(sum)-255) > 2 {
+	// The box stage samples the edge at box centres: a few levels of asymmetry remain, where
+	// a shift of half an output pixel would be about 60.
+	if sum := row[511] + row[512]; math.Abs(float64(sum)-255) > 8 {
 		t.Fatalf("edge columns %v + %v = %v, want 255 (edge centred)", row[511], row[512], sum)
 	}
 }
