@@ -14,11 +14,12 @@ const usage = `Cutout removes image backgrounds locally.
 usage:
   cutout                         open the app
   cutout remove IN... -o OUTDIR  cut out files and folders (recursively) into PNGs
+  cutout watch IN OUT            cut out every image that lands in IN into OUT, until interrupted
   cutout models [verify]         list the models, check their checksums
   cutout version                 print the version
   cutout help [COMMAND]          this text, or a command's flags
 
-Run "cutout help remove" for the flags of remove.
+Run "cutout help remove" or "cutout help watch" for their flags.
 `
 
 // Main runs a subcommand and returns the process exit code: 0 success, 1 some work failed,
@@ -31,6 +32,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "remove", "rm", "i", "p":
 		return cmdRemove(args[1:], stdout, stderr)
+	case "watch":
+		return cmdWatch(args[1:], stdout, stderr)
 	case "models":
 		return cmdModels(args[1:], stdout, stderr)
 	case "engine":

@@ -68,6 +68,7 @@ type Supervisor struct {
 
 	mu      sync.Mutex
 	w       *worker
+	last    *worker // the previous engine, for its stderr
 	backoff time.Duration
 	lastErr time.Time
 	closed  bool
@@ -122,10 +123,14 @@ func (s *Supervisor) Start(ctx context.Context) error {
 // Cut sends one image to the engine and waits for its mask. A job in flight when the engine
 // dies is retried once on a fresh engine, unless it was the one that timed out.
 func (s *Supervisor) Cut(ctx context.Context, name string, data []byte) (*infer.Result, error) {
-	return s.cutHook(ctx, name, data, "")
+	return s.cutHook(ctx, name, data, "", 0)
 }
 
-func (s *Supervisor) cutHook(ctx context.Context, name string, data []byte, hook string) (*infer.Result, error) {
+// cutHook is Cut with a test hook and, when timeout > 0, a job timeout of its own.
+func (s *Supervisor) cutHook(ctx context.Context, name string, data []byte, hook string, timeout time.Duration) (*infer.Result, error) {
+	if timeout <= 0 {
+		timeout = s.cfg.JobTimeout
+	}
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -140,7 +145,7 @@ func (s *Supervisor) cutHook(ctx context.Context, name string, data []byte, hook
 		}
 		j := s.job(base, data)
 		j.Hook = hook
-		r, err := w.do(ctx, j, s.cfg.JobTimeout)
+		r, err := w.do(ctx, j, timeout)
 		var dead *deathError
 		if errors.As(err, &dead) && !dead.timedOut && attempt < 2 {
 			fmt.Fprintf(s.cfg.Log, "engine: %v; retrying %s once on a fresh engine\n", dead, base)
@@ -203,7 +208,7 @@ func (s *Supervisor) worker(ctx context.Context) (*worker, error) {
 		// The last engine died: wait before starting another, longer each time in a row.
 		wait := s.backoff
 		s.backoff = min(max(2*s.backoff, 250*time.Millisecond), 10*time.Second)
-		s.w = nil
+		s.last, s.w = s.w, nil
 		if wait > 0 {
 			t := time.NewTimer(wait)
 			select {
@@ -278,6 +283,16 @@ func PeakRSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// lastStderr is what the last engine wrote to stderr, for tests.
+func (s *Supervisor) lastStderr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		return ""
+	}
+	return s.last.stderr.String()
 }
 
 // pid is the running engine's process id, for tests.
@@ -479,7 +494,8 @@ func (w *worker) explain(waitErr, protoErr error) *deathError {
 		return &deathError{reason: "the engine took too long on this image and was stopped", kind: ErrEngineTimeout, timedOut: true}
 	case protoErr != nil:
 		return &deathError{reason: "the engine sent a malformed reply and was stopped (" + protoErr.Error() + ")", kind: ErrEngineCrash}
-	case strings.Contains(log, "out of memory") || strings.Contains(log, "bad_alloc") || strings.Contains(log, "cannot allocate memory"):
+	case strings.Contains(log, "out of memory") || strings.Contains(log, "bad_alloc") ||
+		strings.Contains(log, "cannot allocate memory") || strings.Contains(log, "failed to allocate"):
 		return &deathError{reason: fmt.Sprintf("the engine ran out of memory on this image (limit %d MiB)", w.memory>>20), kind: ErrEngineOOM}
 	}
 	var ee *exec.ExitError
@@ -585,11 +601,14 @@ func (w *worker) stop() {
 	}
 }
 
-// tail keeps the last bytes written to it (the engine's stderr).
+// tail keeps the first and the last bytes written to it (the engine's stderr): a fatal
+// error's first line ("fatal error: runtime: out of memory") survives the long goroutine dump
+// that follows it.
 type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu   sync.Mutex
+	max  int
+	head []byte
+	buf  []byte
 }
 
 func newTail(max int) *tail { return &tail{max: max} }
@@ -597,6 +616,9 @@ func newTail(max int) *tail { return &tail{max: max} }
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if room := 4096 - len(t.head); room > 0 {
+		t.head = append(t.head, p[:min(room, len(p))]...)
+	}
 	t.buf = append(t.buf, p...)
 	if over := len(t.buf) - t.max; over > 0 {
 		t.buf = append(t.buf[:0], t.buf[over:]...)
@@ -604,10 +626,14 @@ func (t *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String is the first bytes and, after a gap marker when they differ, the last ones.
 func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.buf)
+	if len(t.head) == len(t.buf) {
+		return string(t.buf)
+	}
+	return string(t.head) + "\n…\n" + string(t.buf)
 }
 
 func lastLine(s string) string {

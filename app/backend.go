@@ -1,0 +1,266 @@
+//go:build gui
+
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"cutout/engine/models"
+	"cutout/engine/validate"
+	"cutout/ui"
+)
+
+// backend is what the window uses of the app (ui.Backend): validation, the supervised
+// engine process and the atomic sink, with errors turned into sentences that name the file
+// and say what to do.
+type backend struct {
+	base SupervisorConfig // the engine's fixed settings (memory, timeout, log); Apply fills the rest
+
+	mu    sync.Mutex
+	eng   *liveEngine
+	set   ui.EngineSettings
+	lim   validate.Limits
+	roots []string // the folders the user dropped or opened (symbolic links may lead into them)
+	sink  Sink
+}
+
+// liveEngine is an engine with a count of the cuts using it, so that a replaced engine is
+// closed only after its last cut.
+type liveEngine struct {
+	Engine
+	users sync.WaitGroup
+}
+
+var _ ui.Backend = (*backend)(nil)
+
+// newBackend prepares a backend; the engine starts with the first cut (Apply sets it up).
+func newBackend(base SupervisorConfig) *backend {
+	b := &backend{base: base, lim: validate.DefaultLimits()}
+	b.sink.Compression = png.BestSpeed
+	return b
+}
+
+// Cut validates path and runs the engine on it.
+func (b *backend) Cut(ctx context.Context, path string, validated func()) (*image.NRGBA, *image.Gray, error) {
+	b.mu.Lock()
+	lim, roots, eng := b.lim, append([]string(nil), b.roots...), b.eng
+	if eng != nil {
+		eng.users.Add(1)
+		defer eng.users.Done()
+	}
+	b.mu.Unlock()
+	if eng == nil {
+		return nil, nil, errors.New("Cutout's engine is not set up. Restart Cutout")
+	}
+	_, data, err := validate.File(path, lim, roots...)
+	if err != nil {
+		return nil, nil, userError(path, err)
+	}
+	if validated != nil {
+		validated()
+	}
+	r, err := eng.Cut(ctx, path, data)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, nil, userError(path, err)
+	}
+	return r.Image, r.Mask, nil
+}
+
+// Expand lists the image files of paths (folders recursively) and remembers the folders as
+// the places symbolic links may lead into.
+func (b *backend) Expand(paths []string) ([]string, []error) {
+	jobs, errs := CollectJobs(paths)
+	files := make([]string, len(jobs))
+	for i, j := range jobs {
+		files[i] = j.Path
+	}
+	b.mu.Lock()
+	for _, p := range paths {
+		if abs, err := filepath.Abs(p); err == nil {
+			if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
+				abs = filepath.Dir(abs)
+			}
+			b.roots = append(b.roots, abs)
+		}
+	}
+	b.mu.Unlock()
+	for i, err := range errs {
+		errs[i] = fmt.Errorf("part of a folder could not be read (%w); check its permissions", err)
+	}
+	return files, errs
+}
+
+// Extensions lists the accepted file extensions.
+func (b *backend) Extensions() []string { return validate.Extensions() }
+
+// Save encodes img as PNG and writes it into dir, atomically, never over an existing file.
+func (b *backend) Save(img image.Image, dir, name string) (string, error) {
+	var buf bytes.Buffer
+	if err := b.sink.EncodePNG(&buf, img); err != nil {
+		return "", fmt.Errorf("%s could not be encoded as PNG (%v); try again", name, err)
+	}
+	path, err := b.sink.WriteBytes(dir, filepath.Base(name), ".png", buf.Bytes())
+	if err != nil {
+		return "", fmt.Errorf("the cut-out of %s could not be written into %s (%v); choose another folder or check that you may write there",
+			filepath.Base(name), dir, unwrapPath(err))
+	}
+	return path, nil
+}
+
+// Models lists the installed models, by name.
+func (b *backend) Models() []string {
+	man, err := b.manifest()
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, m := range man.Installed() {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+// Defaults are the command line's defaults.
+func (b *backend) Defaults() ui.EngineSettings {
+	d := validate.DefaultLimits()
+	s := ui.EngineSettings{MaxMB: int(d.MaxBytes >> 20), MaxSide: d.MaxWidth, MaxMegapixels: float64(d.MaxPixels) / 1e6}
+	if man, err := b.manifest(); err == nil {
+		s.Model = man.Default
+	}
+	return s
+}
+
+// Apply makes later cuts use s: a new engine (started by its first cut) when the model or
+// threads changed; the old one is closed after the cuts it is running.
+func (b *backend) Apply(s ui.EngineSettings) error {
+	lim := validate.Limits{MaxBytes: int64(s.MaxMB) << 20, MaxWidth: s.MaxSide, MaxHeight: s.MaxSide,
+		MaxPixels: int64(s.MaxMegapixels * 1e6)}
+	if s.MaxMB < 1 || s.MaxSide < 1 || s.MaxMegapixels <= 0 || s.Threads < 0 {
+		return fmt.Errorf("the limits in Settings must be above zero; fix them and save again")
+	}
+	if s.Model != "" {
+		if man, err := b.manifest(); err == nil {
+			if _, err := man.Lookup(s.Model); err != nil {
+				return fmt.Errorf("the model %q chosen in Settings is not installed; choose another one", s.Model)
+			}
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	same := b.eng != nil && s.Model == b.set.Model && s.Threads == b.set.Threads && lim == b.lim
+	b.set, b.lim = s, lim
+	if same {
+		return nil
+	}
+	c := b.base
+	c.Model, c.Threads, c.Limits = s.Model, s.Threads, lim
+	sup, err := NewSupervisor(c)
+	if err != nil {
+		return fmt.Errorf("Cutout's engine could not be set up: %v. Check that the models are installed (make models)", err)
+	}
+	if old := b.eng; old != nil {
+		go func() { old.users.Wait(); old.Close() }()
+	}
+	b.eng = &liveEngine{Engine: sup}
+	return nil
+}
+
+// Close stops the engine.
+func (b *backend) Close() error {
+	b.mu.Lock()
+	eng := b.eng
+	b.eng = nil
+	b.mu.Unlock()
+	if eng != nil {
+		eng.users.Wait()
+		return eng.Close()
+	}
+	return nil
+}
+
+func (b *backend) manifest() (*models.Manifest, error) {
+	dir := b.base.ModelsDir
+	if dir == "" {
+		var err error
+		if dir, err = FindModelsDir(); err != nil {
+			return nil, err
+		}
+	}
+	return models.Load(dir)
+}
+
+// userError turns a refusal or an engine failure into a sentence that names the file and
+// says what to do; it still unwraps to err.
+func userError(path string, err error) error {
+	name := filepath.Base(path)
+	var refused *validate.Error
+	if errors.As(err, &refused) {
+		return &sentence{msg: err.Error() + ". " + refusalAdvice(err), err: err}
+	}
+	msg := strings.TrimPrefix(err.Error(), name+": ")
+	advice := "Check that the file opens in an image viewer, or save it again as PNG or JPEG."
+	switch {
+	case errors.Is(err, ErrEngineStart):
+		return &sentence{msg: fmt.Sprintf("Cutout's engine could not start to cut out %s (%s). Check that the models are installed (make models) and the model chosen in Settings, then try again.", name, msg), err: err}
+	case errors.Is(err, ErrEngineTimeout):
+		advice = "Try a smaller image, or try again when the computer is less busy."
+	case errors.Is(err, ErrEngineOOM):
+		advice = "Try a smaller image, or lower the megapixel limit in Settings so such images are refused up front."
+	case errors.Is(err, ErrEngineCrash):
+		advice = "Try again; if it happens again, the file may be damaged: save it again from its source."
+	}
+	return &sentence{msg: fmt.Sprintf("%s could not be cut out: %s. %s", name, msg, advice), err: err}
+}
+
+// refusalAdvice says what to do about a refused file.
+func refusalAdvice(err error) string {
+	switch {
+	case errors.Is(err, validate.ErrDimensions):
+		return "Make the image smaller, or raise the limit in Settings"
+	case errors.Is(err, validate.ErrTooLarge):
+		return "Use a smaller file, or raise the size limit in Settings"
+	case errors.Is(err, validate.ErrUnsupportedFormat):
+		return "Convert it to PNG or JPEG first"
+	case errors.Is(err, validate.ErrExtensionMismatch):
+		return "Rename it with the extension of its real format"
+	case errors.Is(err, validate.ErrCorrupt), errors.Is(err, validate.ErrEmpty):
+		return "Save it again from its source"
+	case errors.Is(err, validate.ErrNotFound):
+		return "It may have been moved or deleted; add it again"
+	case errors.Is(err, validate.ErrPermission):
+		return "Check that you may read it"
+	case errors.Is(err, validate.ErrSymlinkEscape):
+		return "Drop the file itself, or the folder it is in"
+	}
+	return "Drop a regular photo file instead"
+}
+
+// sentence is an error whose message is a complete sentence for people.
+type sentence struct {
+	msg string
+	err error
+}
+
+func (s *sentence) Error() string { return s.msg }
+func (s *sentence) Unwrap() error { return s.err }
+
+// unwrapPath drops the path from an *os.PathError (the sentence names it already).
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

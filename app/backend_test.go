@@ -1,0 +1,164 @@
+//go:build gui
+
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"cutout/engine/matte"
+	"cutout/ui"
+)
+
+// testBackend is the GUI's backend on the real engine (the test binary in engine mode,
+// real ONNX Runtime, the real quantised model).
+func testBackend(t *testing.T) *backend {
+	t.Helper()
+	b := newBackend(SupervisorConfig{command: []string{os.Args[0], "engine"}})
+	s := b.Defaults()
+	s.Model = "isnet-general-q8"
+	if err := b.Apply(s); err != nil {
+		t.Fatalf("the engine could not be set up (run `make test`, which installs ONNX Runtime and the models): %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// The real backend cuts out a sample photo, and its PNG, written through the sink, carries
+// the finished matte as alpha; a second save never replaces the first.
+func TestBackendCutsSample(t *testing.T) {
+	b := testBackend(t)
+	files, errs := b.Expand([]string{filepath.Join(repoRoot(t), "assets", "samples")})
+	if len(errs) > 0 || len(files) != 4 {
+		t.Fatalf("samples: %v %v", files, errs)
+	}
+	path := filepath.Join(repoRoot(t), "assets", "samples", "coffee.png")
+	validated := false
+	img, mask, err := b.Cut(context.Background(), path, func() { validated = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !validated || img.Rect.Size() != image.Pt(600, 400) || mask.Rect.Size() != img.Rect.Size() {
+		t.Fatalf("validated %v, image %v, mask %v", validated, img.Rect, mask.Rect)
+	}
+	var fg, bg int
+	for _, v := range mask.Pix {
+		switch {
+		case v > 230:
+			fg++
+		case v < 25:
+			bg++
+		}
+	}
+	if n := len(mask.Pix); fg < n/10 || bg < n/10 {
+		t.Errorf("the mask is not a cut-out: %d%% foreground, %d%% background", 100*fg/n, 100*bg/n)
+	}
+	o := matte.DefaultOptionsFor(matte.RefineGuided)
+	out, err := matte.Finish(img, mask, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := matte.Alpha(img, mask, nil, o)
+	dir := t.TempDir()
+	p1, err := b.Save(out, dir, "coffee.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := b.Save(out, dir, "coffee.png")
+	if err != nil || p1 == p2 || filepath.Base(p1) != "coffee.png" {
+		t.Fatalf("saves: %s, %s, %v", p1, p2, err)
+	}
+	f, err := os.Open(p1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("not a valid PNG: %v", err)
+	}
+	for y := 0; y < 400; y += 7 {
+		for x := 0; x < 600; x += 7 {
+			_, _, _, a := got.At(x, y).RGBA()
+			if uint8(a>>8) != want.GrayAt(x, y).Y {
+				t.Fatalf("alpha at (%d,%d) = %d, want %d", x, y, a>>8, want.GrayAt(x, y).Y)
+			}
+		}
+	}
+}
+
+// Refused and broken files come back as sentences naming the file and what to do.
+func TestBackendErrorsAreSentences(t *testing.T) {
+	b := testBackend(t)
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.png")
+	if err := os.WriteFile(huge, pngClaiming(t, 100000, 100000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	html := filepath.Join(dir, "page.png")
+	os.WriteFile(html, []byte("<!DOCTYPE html><html><body>hi</body></html>"), 0o644)
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{huge, []string{"huge.png", "100000 × 100000", "the limit is 16384", "raise the limit in Settings"}},
+		{html, []string{"page.png", "HTML", "Convert it"}},
+		{filepath.Join(dir, "gone.jpg"), []string{"gone.jpg", "moved or deleted"}},
+	} {
+		_, _, err := b.Cut(context.Background(), tc.path, nil)
+		if err == nil {
+			t.Fatalf("%s was accepted", tc.path)
+		}
+		t.Log(err)
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q lacks %q", err, w)
+			}
+		}
+	}
+	if _, err := b.Save(image.NewNRGBA(image.Rect(0, 0, 2, 2)), "/proc/nonexistent", "a.png"); err == nil ||
+		!strings.Contains(err.Error(), "choose another folder") {
+		t.Errorf("save into a bad folder: %v", err)
+	}
+	s := b.Defaults()
+	s.Model = "no-such-model"
+	if err := b.Apply(s); err == nil || !strings.Contains(err.Error(), "not installed") {
+		t.Errorf("unknown model: %v", err)
+	}
+}
+
+// Apply with new settings replaces the engine; cuts go on working.
+func TestBackendApply(t *testing.T) {
+	b := testBackend(t)
+	s := b.Defaults()
+	s.Model, s.Threads = "isnet-general-q8", 1
+	if err := b.Apply(s); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Cut(context.Background(), filepath.Join(repoRoot(t), "assets", "samples", "coffee.png"), nil); err != nil {
+		t.Fatal(err)
+	}
+	var _ ui.Backend = b
+}
+
+// pngClaiming is a tiny PNG whose header claims w × h pixels.
+func pngClaiming(t *testing.T, w, h uint32) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	binary.BigEndian.PutUint32(b[16:], w) // IHDR data starts after signature(8)+length(4)+type(4)
+	binary.BigEndian.PutUint32(b[20:], h)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	return b
+}

@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"cutout/app/watch"
+	"cutout/engine/matte"
+	"cutout/engine/validate"
+)
+
+// watchCommand is a parsed `cutout watch`: the hot folder, the engine and the finishing.
+type watchCommand struct {
+	cfg    watch.Config // without its Handler
+	engine SupervisorConfig
+	matte  matte.Options
+	limits validate.Limits
+	fast   bool
+}
+
+func cmdWatch(args []string, stdout, stderr io.Writer) int {
+	c, code := parseWatch(args, stderr)
+	if c == nil {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if c.engine.UnverifiedModel != "" {
+		fmt.Fprintf(stderr, "WARNING: loading %s WITHOUT checksum verification (--allow-unverified-model).\n"+
+			"         Only do this with a model file you made or trust.\n", c.engine.UnverifiedModel)
+	}
+	eng, err := NewEngine(ctx, c.engine)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		fmt.Fprintln(stderr, "cutout watch:", err)
+		return 1
+	}
+	defer eng.Close()
+	return c.run(ctx, eng, stderr)
+}
+
+// parseWatch reads the command line; on a usage error or -h it returns nil and the exit code.
+func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
+	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	recursive := fs.Bool("recursive", false, "also watch the folders inside IN")
+	fs.BoolVar(recursive, "r", false, "same as --recursive")
+	originals := fs.String("originals", "keep", "after an image is cut out: keep the original where it is, or move it to IN/.cutout-done/")
+	settle := fs.Duration("settle", time.Second, "take a file once its size and time have not changed for this long")
+	rescan := fs.Duration("rescan", 30*time.Second, "walk IN again this often, for changes the system does not report (network folders); 0: never")
+	model := fs.String("model", "", "model name from models/models.toml (default: the manifest's default)")
+	threads := fs.Int("threads", 0, "inference threads (default: one per core)")
+	fast := fs.Bool("fast-png", true, "favour PNG encoding speed over file size")
+	unverified := fs.String("allow-unverified-model", "", "load this model `file` WITHOUT a checksum (your own models only)")
+	memory := fs.Uint64("engine-memory", DefaultMemoryLimit>>20, "the engine's memory limit in MiB")
+	timeout := fs.Duration("timeout", 120*time.Second, "give up on an image after this long")
+	verbose := fs.Bool("v", false, "log engine starts and restarts")
+	opts := matteFlags(fs)
+	limits := limitFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: cutout watch IN OUT [flags]\n\n"+
+			"Watches the folder IN and cuts out every image that lands there into OUT as PNG, once,\n"+
+			"until interrupted (Ctrl-C). A journal in OUT remembers what was done across restarts;\n"+
+			"failures are explained in OUT/.cutout-failed/.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return nil, 0
+		}
+		return nil, 2
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return nil, 2
+	}
+	orig, err := watch.ParseOriginals(*originals)
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout watch:", err)
+		return nil, 2
+	}
+	mo, err := opts()
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout watch:", err)
+		return nil, 2
+	}
+	if fi, err := os.Stat(pos[0]); err != nil || !fi.IsDir() {
+		fmt.Fprintf(stderr, "cutout watch: the input folder %s does not exist or is not a folder\n", pos[0])
+		return nil, 2
+	}
+	if *rescan == 0 {
+		*rescan = -1
+	}
+	lim := limits()
+	c := &watchCommand{
+		cfg: watch.Config{In: pos[0], Out: pos[1], Recursive: *recursive, Originals: orig, Settle: *settle,
+			Rescan: *rescan, Extensions: validate.Extensions(), OutputExt: ".png", MaxHash: lim.MaxBytes + 1},
+		engine: SupervisorConfig{
+			EngineConfig: EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified},
+			MemoryLimit:  *memory << 20, JobTimeout: *timeout, Limits: lim, Log: logTo(stderr, *verbose),
+		},
+		matte: mo, limits: lim, fast: *fast,
+	}
+	return c, 0
+}
+
+// run watches until ctx ends, printing each event on stderr.
+func (c *watchCommand) run(ctx context.Context, eng Engine, stderr io.Writer) int {
+	sink := &Sink{Compression: png.DefaultCompression} // never Overwrite: earlier results stay
+	if c.fast {
+		sink.Compression = png.BestSpeed
+	}
+	in, err := filepath.Abs(c.cfg.In)
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout watch:", err)
+		return 1
+	}
+	p := &Processor{Engine: eng, Limits: c.limits, Roots: []string{in}, Matte: c.matte, Sink: sink, OutDir: c.cfg.Out}
+	cfg := c.cfg
+	cfg.Handler = WatchHandler(p)
+	var mu sync.Mutex
+	cfg.OnActivity = func(a watch.Activity) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stderr, "%s %v\n", a.Time.Format("15:04:05"), a)
+	}
+	w, err := watch.New(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout watch:", err)
+		return 2
+	}
+	if err := w.Run(ctx); err != nil {
+		fmt.Fprintln(stderr, "cutout watch:", err)
+		return 1
+	}
+	s := w.Stats()
+	mu.Lock()
+	fmt.Fprintf(stderr, "done %d, failed %d, already done %d\n", s.Done, s.Failed, s.Skipped)
+	mu.Unlock()
+	return 0
+}
+
+// WatchHandler adapts the pipeline to a hot folder: each input goes through validation,
+// the engine, finishing and the sink (atomic, never replacing a file). Failures that are not
+// the input's fault (the engine cannot start, the disk is full, the file vanished meanwhile)
+// are marked for a later retry; every other failure is the input's and is recorded.
+func WatchHandler(p *Processor) watch.Handler {
+	return func(ctx context.Context, j watch.Job) (string, error) {
+		o := p.Process(ctx, Job{Path: j.Path, Rel: j.Rel})
+		if o.Err != nil {
+			if temporary(o.Err) {
+				return "", watch.Retry(o.Err)
+			}
+			return "", o.Err
+		}
+		return o.Output, nil
+	}
+}
+
+// temporary reports whether err is no fault of the input file.
+func temporary(err error) bool {
+	return errors.Is(err, ErrEngineStart) || errors.Is(err, validate.ErrNotFound) ||
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EROFS) ||
+		errors.Is(err, syscall.EIO)
+}

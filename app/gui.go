@@ -1,0 +1,31 @@
+//go:build gui
+
+package app
+
+import (
+	"os"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"cutout/ui"
+)
+
+// AppID is Cutout's application ID (as in FyneApp.toml): it names the preferences folder.
+const AppID = "app.cutout.desktop"
+
+// runGUI opens Cutout's window and returns the exit code when it is closed.
+func runGUI() int {
+	a := fyneapp.NewWithID(AppID)
+	a.SetIcon(ui.Icon)
+	w := a.NewWindow("Cutout")
+	w.SetIcon(ui.Icon)
+	b := newBackend(SupervisorConfig{Log: logTo(os.Stderr, os.Getenv("CUTOUT_DEBUG") != "")})
+	defer b.Close()
+	u := ui.New(a, w, b, a.Preferences())
+	defer u.Close()
+	w.Resize(fyne.NewSize(1280, 800))
+	w.SetMaster()
+	w.ShowAndRun()
+	return 0
+}
