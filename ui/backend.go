@@ -1,0 +1,47 @@
+package ui
+
+import (
+	"context"
+	"image"
+)
+
+// Backend is what the window needs from the rest of Cutout (implemented by package app).
+// Every method may be called from any goroutine; errors are sentences a person can act on,
+// naming the file.
+type Backend interface {
+	// Cut validates the file at path and runs the model on it, blocking until done or ctx
+	// ends. It calls validated (if not nil) once the file passed validation. It returns the
+	// upright full-resolution image and the model's mask, of the same size.
+	Cut(ctx context.Context, path string, validated func()) (*image.NRGBA, *image.Gray, error)
+	// Expand turns dropped or opened files and folders into the image files to cut out
+	// (folders recursively); problems walking a folder come back as errors.
+	Expand(paths []string) ([]string, []error)
+	// Extensions lists the file extensions the engine accepts (".png", ...), for dialogs.
+	Extensions() []string
+	// Save writes img as a PNG into dir under name with its extension replaced by ".png",
+	// atomically and never over an existing file (a free name is chosen); it returns the
+	// path written.
+	Save(img image.Image, dir, name string) (string, error)
+	// Models lists the names of the installed models.
+	Models() []string
+	// Defaults returns the engine settings used when the user has chosen none.
+	Defaults() EngineSettings
+	// Apply makes later Cuts use s (restarting the engine if needed); running Cuts finish
+	// with the settings they started with.
+	Apply(s EngineSettings) error
+}
+
+// EngineSettings are the settings the backend needs: the model, its threads and the
+// validation limits.
+type EngineSettings struct {
+	// Model is a model name from Backend.Models; empty means the manifest's default.
+	Model string
+	// Threads is the engine's inference thread count; 0 means one per core.
+	Threads int
+	// MaxMB refuses files larger than this many MiB.
+	MaxMB int
+	// MaxSide refuses images wider or taller than this many pixels.
+	MaxSide int
+	// MaxMegapixels refuses images with more megapixels than this.
+	MaxMegapixels float64
+}

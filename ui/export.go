@@ -1,0 +1,167 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"path/filepath"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+
+	"cutout/engine/matte"
+)
+
+// exportTask is what exporting one photo needs, copied on the UI goroutine.
+type exportTask struct {
+	j       *job
+	opts    matte.Options
+	strokes []stroke
+	scale   float64 // the display copy's scale the strokes were painted at
+}
+
+// task snapshots j for export.
+func task(j *job) exportTask {
+	return exportTask{j: j, opts: j.opts, strokes: append([]stroke(nil), j.strokes.done...), scale: j.scale}
+}
+
+// onSave exports the selected photo into the export folder (asking for one if none is set).
+func (u *UI) onSave() {
+	j := u.selected
+	if j == nil {
+		u.setStatus("Select a photo to save first.")
+		return
+	}
+	if st, _, _ := u.jobs.view(j); st != stateDone {
+		u.setStatus(fmt.Sprintf("%s is not cut out yet (%s).", j.name, st))
+		return
+	}
+	t := task(j)
+	if u.set.OutDir != "" {
+		u.export([]exportTask{t}, u.set.OutDir)
+		return
+	}
+	u.chooseFolder(func(dir string) { u.export([]exportTask{t}, dir) })
+}
+
+// onExportAll exports every photo that is cut out into a folder the user picks.
+func (u *UI) onExportAll() {
+	jobs, _ := u.jobs.snapshot()
+	var tasks []exportTask
+	for _, j := range jobs {
+		if st, _, _ := u.jobs.view(j); st == stateDone {
+			tasks = append(tasks, task(j))
+		}
+	}
+	if len(tasks) == 0 {
+		u.setStatus("Nothing to export yet: no photo is cut out.")
+		return
+	}
+	u.chooseFolder(func(dir string) { u.export(tasks, dir) })
+}
+
+// chooseFolder asks for the export folder, starting at the last one used.
+func (u *UI) chooseFolder(then func(dir string)) {
+	d := dialog.NewFolderOpen(func(l fyne.ListableURI, err error) {
+		if err != nil {
+			u.showError(fmt.Errorf("the folder could not be opened: %w", err))
+			return
+		}
+		if l != nil {
+			then(l.Path())
+		}
+	}, u.win)
+	start := u.lastDir
+	if start == "" {
+		start = u.set.OutDir
+	}
+	if start != "" {
+		if l, err := storage.ListerForURI(storage.NewFileURI(start)); err == nil {
+			d.SetLocation(l)
+		}
+	}
+	d.SetConfirmText("Export here")
+	d.Resize(fyne.NewSize(800, 560))
+	d.Show()
+}
+
+// export finishes every task at full resolution and writes it into dir, on a goroutine,
+// one photo at a time (finishing uses all cores itself).
+func (u *UI) export(tasks []exportTask, dir string) {
+	if u.exporting {
+		u.setStatus("An export is already running; wait for it to finish.")
+		return
+	}
+	u.exporting = true
+	u.lastDir = dir
+	u.setStatus(fmt.Sprintf("Exporting %d photo(s) to %s…", len(tasks), dir))
+	u.act.add()
+	go func() {
+		var written []string
+		var failed []string
+		for i, t := range tasks {
+			var path string
+			err := safely(func() (err error) { path, err = u.exportOne(u.ctx, t, dir); return err })
+			if err != nil {
+				failed = append(failed, describe(err, t.j.name))
+			} else {
+				written = append(written, path)
+			}
+			n := i + 1
+			u.do(func() { u.setStatus(fmt.Sprintf("Exporting to %s: %d of %d…", dir, n, len(tasks))) })
+		}
+		u.do(func() {
+			defer u.act.done()
+			u.exporting = false
+			switch {
+			case len(failed) > 0:
+				u.showError(fmt.Errorf("%d of %d photos were not exported. %s", len(failed), len(tasks), failed[0]))
+			case len(written) == 1:
+				u.notify(fmt.Sprintf("Saved %s.", written[0]))
+			default:
+				u.notify(fmt.Sprintf("Exported %d cut-outs to %s.", len(written), dir))
+			}
+		})
+	}()
+}
+
+// exportOne finishes one photo at full resolution and saves it.
+func (u *UI) exportOne(ctx context.Context, t exportTask, dir string) (string, error) {
+	img, mask, err := u.fullSize(ctx, t.j)
+	if err != nil {
+		return "", err
+	}
+	out, err := finishFull(img, mask, t)
+	if err != nil {
+		return "", err
+	}
+	var save image.Image = out
+	if t.opts.Background == matte.BackgroundMask {
+		save = grayOf(out)
+	}
+	return u.b.Save(save, dir, filepath.Base(t.j.path))
+}
+
+// finishFull is the full-resolution finishing of an export: the strokes, painted on the
+// display copy, are drawn again at the photo's size.
+func finishFull(img *image.NRGBA, mask *image.Gray, t exportTask) (*image.NRGBA, error) {
+	var hints *matte.Hints
+	if len(t.strokes) > 0 && t.scale > 0 {
+		s := strokes{done: t.strokes}
+		hints = s.hints(img.Rect.Dx(), img.Rect.Dy(), 1/t.scale)
+	}
+	f, err := finish(img, mask, hints, t.opts)
+	return f.out, err
+}
+
+// fullSize returns j's photo and mask at full size: from the cache, or cut out again.
+func (u *UI) fullSize(ctx context.Context, j *job) (*image.NRGBA, *image.Gray, error) {
+	u.jobs.mu.Lock()
+	res := j.res
+	u.jobs.mu.Unlock()
+	if res != nil {
+		return res.img, res.mask, nil
+	}
+	return u.b.Cut(ctx, j.path, nil)
+}

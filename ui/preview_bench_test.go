@@ -1,0 +1,48 @@
+package ui
+
+import (
+	"testing"
+
+	"cutout/engine/matte"
+)
+
+// BenchmarkPreview12MP measures what one slider move costs on a 12 MP photo: finishing the
+// display copy (guided refinement, a shift and a feather, as a user would have them) and
+// composing the image the view shows. Making the display copy is done once per photo, when
+// it is cut out, and is measured apart (display-copy).
+func BenchmarkPreview12MP(b *testing.B) {
+	img, mask := synthetic(4000, 3000)
+	d := newDisplayCopy(img, mask, displaySide)
+	guided := matte.DefaultOptionsFor(matte.RefineGuided)
+	edges := guided
+	edges.Shift, edges.Feather = -3, 4
+	for _, c := range []struct {
+		name string
+		o    matte.Options
+	}{{"guided", guided}, {"guided+shift+feather", edges}, {"none", matte.DefaultOptions()}} {
+		so := scaleOptions(c.o, d.scale)
+		b.Run("slider-move/"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var view = d.img
+			for b.Loop() {
+				f, err := finish(d.img, d.mask, nil, so)
+				if err != nil {
+					b.Fatal(err)
+				}
+				view = composeView(view, f.out, d.img, showAfter, 0, nil)
+			}
+		})
+	}
+	b.Run("display-copy", func(b *testing.B) {
+		for b.Loop() {
+			newDisplayCopy(img, mask, displaySide)
+		}
+	})
+	// The yardstick: one composite of the raw mask at full size, the least any export does.
+	b.Run("raw-composite-full", func(b *testing.B) {
+		raw := matte.DefaultOptions()
+		for b.Loop() {
+			matte.Composite(img, mask, raw)
+		}
+	})
+}

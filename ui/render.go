@@ -1,0 +1,304 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+	"math"
+	"runtime"
+	"sync"
+
+	"cutout/engine/matte"
+)
+
+// displaySide is the longer side of the display copy the preview works on: twice the size
+// of the preview pane in a usual window, small enough that a slider move with guided
+// refinement, a shift and a feather stays under 100 ms on two cores (BenchmarkPreview12MP).
+const displaySide = 1280
+
+// thumbSide is the longer side of a queue row's thumbnail, in pixels.
+const thumbSide = 96
+
+// displayCopy is a job's image and mask reduced for the preview: scale is its size over the
+// photo's (1 when the photo is already small).
+type displayCopy struct {
+	img   *image.NRGBA
+	mask  *image.Gray
+	scale float64
+}
+
+// newDisplayCopy reduces img and mask so that the longer side is at most side pixels.
+func newDisplayCopy(img *image.NRGBA, mask *image.Gray, side int) displayCopy {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	s := math.Min(1, float64(side)/float64(max(w, h)))
+	if s == 1 {
+		return displayCopy{img: img, mask: mask, scale: 1}
+	}
+	dw, dh := max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s)))
+	return displayCopy{
+		img:   resizeNRGBA(img, dw, dh),
+		mask:  resizeGray(mask, dw, dh),
+		scale: float64(dw) / float64(w),
+	}
+}
+
+// thumbnail is the cut-out of img by mask, reduced to fit side × side.
+func thumbnail(img *image.NRGBA, mask *image.Gray, side int) *image.NRGBA {
+	d := newDisplayCopy(img, mask, side)
+	out := image.NewNRGBA(d.img.Rect)
+	for i, a := range d.mask.Pix[:len(out.Pix)/4] {
+		copy(out.Pix[4*i:4*i+3], d.img.Pix[4*i:4*i+3])
+		out.Pix[4*i+3] = a
+	}
+	return out
+}
+
+// resizeNRGBA reduces src to w × h with an area-averaging (box) filter, the right filter for
+// shrinking: every source pixel contributes in proportion to the area it covers.
+func resizeNRGBA(src *image.NRGBA, w, h int) *image.NRGBA {
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	tight := pixOf(src.Pix, src.Stride, sw, sh, 4)
+	areaResize(tight, sw, sh, dst.Pix, w, h, 4)
+	return dst
+}
+
+// resizeGray is resizeNRGBA for grey images.
+func resizeGray(src *image.Gray, w, h int) *image.Gray {
+	dst := image.NewGray(image.Rect(0, 0, w, h))
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	tight := pixOf(src.Pix, src.Stride, sw, sh, 1)
+	areaResize(tight, sw, sh, dst.Pix, w, h, 1)
+	return dst
+}
+
+// pixOf returns the pixels of an image as a tight buffer (copying only when rows are padded).
+func pixOf(pix []uint8, stride, w, h, ch int) []uint8 {
+	if stride == w*ch {
+		return pix[:w*h*ch]
+	}
+	out := make([]uint8, w*h*ch)
+	for y := 0; y < h; y++ {
+		copy(out[y*w*ch:(y+1)*w*ch], pix[y*stride:y*stride+w*ch])
+	}
+	return out
+}
+
+// span is one source index and its weight in a destination pixel.
+type span struct {
+	i int
+	w float32
+}
+
+// areaWeights returns, for each of n destination cells over m source cells, the source
+// cells it covers and their normalised weights.
+func areaWeights(m, n int) [][]span {
+	out := make([][]span, n)
+	r := float64(m) / float64(n)
+	for j := range out {
+		a, b := float64(j)*r, float64(j+1)*r
+		for i := int(a); i < m && float64(i) < b; i++ {
+			w := math.Min(b, float64(i+1)) - math.Max(a, float64(i))
+			if w > 1e-9 {
+				out[j] = append(out[j], span{i, float32(w / r)})
+			}
+		}
+	}
+	return out
+}
+
+// areaResize is a separable box-filter resize of interleaved 8-bit pixels (ch channels),
+// horizontal pass then vertical, rows in parallel.
+func areaResize(src []uint8, sw, sh int, dst []uint8, dw, dh, ch int) {
+	xs, ys := areaWeights(sw, dw), areaWeights(sh, dh)
+	mid := make([]float32, dw*sh*ch)
+	parallelRows(sh, func(y int) {
+		row, out := src[y*sw*ch:], mid[y*dw*ch:]
+		for x, sp := range xs {
+			for c := 0; c < ch; c++ {
+				var s float32
+				for _, p := range sp {
+					s += float32(row[p.i*ch+c]) * p.w
+				}
+				out[x*ch+c] = s
+			}
+		}
+	})
+	parallelRows(dh, func(y int) {
+		out := dst[y*dw*ch : (y+1)*dw*ch]
+		acc := make([]float32, dw*ch)
+		for _, p := range ys[y] {
+			row := mid[p.i*dw*ch : (p.i+1)*dw*ch]
+			for i, v := range row {
+				acc[i] += v * p.w
+			}
+		}
+		for i, v := range acc {
+			out[i] = uint8(min(255, max(0, v+0.5)))
+		}
+	})
+}
+
+// parallelRows runs f for every row in [0, n) on a few goroutines.
+func parallelRows(n int, f func(y int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/16))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for y := w; y < n; y += workers {
+				f(y)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// scaleOptions adapts o, whose distances are in pixels of the photo, to a copy scale times
+// its size, so that the preview looks like the full-resolution export.
+func scaleOptions(o matte.Options, scale float64) matte.Options {
+	if scale == 1 {
+		return o
+	}
+	px := func(v int) int {
+		if v == 0 {
+			return 0
+		}
+		r := int(math.Round(float64(v) * scale))
+		if r == 0 {
+			if v < 0 {
+				return -1
+			}
+			return 1
+		}
+		return r
+	}
+	o.Erode = px(o.Erode)
+	o.Shift = px(o.Shift)
+	o.Feather *= scale
+	o.GuidedRadius = px(o.GuidedRadius)
+	o.BaseSize = max(matte.MinBaseSize, int(math.Round(float64(o.BaseSize)*scale)))
+	return o
+}
+
+// finished is the result of the finishing stage on one image.
+type finished struct {
+	out   *image.NRGBA // the composite, as exported
+	alpha *image.Gray  // the final matte
+}
+
+// finish runs the finishing stage as export does: the matte, foreground colours when
+// asked, the composite.
+func finish(img *image.NRGBA, mask *image.Gray, hints *matte.Hints, o matte.Options) (finished, error) {
+	a, err := matte.Alpha(img, mask, hints, o)
+	if err != nil {
+		return finished{}, err
+	}
+	fg := img
+	if o.EstimateForeground && o.Background != matte.BackgroundMask {
+		fg = matte.EstimateForeground(img, a)
+	}
+	return finished{out: matte.Composite(fg, a, o), alpha: a}, nil
+}
+
+// compareMode is what the preview shows.
+type compareMode int
+
+const (
+	showAfter  compareMode = iota // the cut-out
+	showBefore                    // the photo
+	showSplit                     // the photo left of the split, the cut-out right of it
+)
+
+// Tints of the brush strokes drawn over the preview.
+var (
+	keepTint   = color.NRGBA{R: 40, G: 200, B: 90, A: 110}
+	removeTint = color.NRGBA{R: 230, G: 50, B: 60, A: 110}
+)
+
+// composeView builds the image the preview shows into dst (reused when it has the right
+// size): the cut-out, the photo, or both split at column split, with the brush strokes
+// tinted over them when hints is not nil.
+func composeView(dst, after, before *image.NRGBA, mode compareMode, split int, hints *matte.Hints) *image.NRGBA {
+	r := after.Rect
+	if dst == nil || dst.Rect != r {
+		dst = image.NewNRGBA(r)
+	}
+	w, h := r.Dx(), r.Dy()
+	switch mode {
+	case showBefore:
+		split = w
+	case showAfter:
+		split = 0
+	}
+	split = min(max(split, 0), w)
+	parallelRows(h, func(y int) {
+		d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
+		copy(d[:4*split], before.Pix[y*before.Stride:y*before.Stride+4*split])
+		copy(d[4*split:], after.Pix[y*after.Stride+4*split:y*after.Stride+4*w])
+		if hints != nil {
+			tintRow(d, hints.Keep, y, keepTint)
+			tintRow(d, hints.Remove, y, removeTint)
+		}
+	})
+	return dst
+}
+
+// tintRow blends c over the pixels of row y of d where m is set.
+func tintRow(d []uint8, m *image.Alpha, y int, c color.NRGBA) {
+	if m == nil {
+		return
+	}
+	row := m.Pix[y*m.Stride : y*m.Stride+len(d)/4]
+	a := uint32(c.A)
+	for x, v := range row {
+		if v == 0 {
+			continue
+		}
+		p := d[4*x : 4*x+4]
+		p[0] = uint8((uint32(c.R)*a + uint32(p[0])*(255-a)) / 255)
+		p[1] = uint8((uint32(c.G)*a + uint32(p[1])*(255-a)) / 255)
+		p[2] = uint8((uint32(c.B)*a + uint32(p[2])*(255-a)) / 255)
+		p[3] = max(p[3], c.A)
+	}
+}
+
+// checker fills an image with a checkerboard of cell-pixel squares in colours a and b.
+func checker(w, h, cell int, a, b color.NRGBA) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		row := img.Pix[y*img.Stride:]
+		for x := 0; x < w; x++ {
+			c := a
+			if (x/cell+y/cell)%2 == 1 {
+				c = b
+			}
+			row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = c.R, c.G, c.B, c.A
+		}
+	}
+	return img
+}
+
+// grayOf keeps one channel of an opaque grey composite (BackgroundMask) as an 8-bit grey
+// image, so masks are written as grey PNGs.
+func grayOf(img *image.NRGBA) *image.Gray {
+	g := image.NewGray(img.Rect)
+	for i := range g.Pix {
+		g.Pix[i] = img.Pix[4*i]
+	}
+	return g
+}
+
+// grayToNRGBA makes an opaque colour image of a grey one.
+func grayToNRGBA(g *image.Gray) *image.NRGBA {
+	out := image.NewNRGBA(g.Rect)
+	w := g.Rect.Dx()
+	for y := 0; y < g.Rect.Dy(); y++ {
+		src := g.Pix[y*g.Stride : y*g.Stride+w]
+		dst := out.Pix[y*out.Stride:]
+		for x, v := range src {
+			dst[4*x], dst[4*x+1], dst[4*x+2], dst[4*x+3] = v, v, v, 255
+		}
+	}
+	return out
+}

@@ -1,0 +1,395 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// flushInterval is how often queue changes reach the widgets: workers report every step,
+// the window redraws at most this often.
+const flushInterval = 100 * time.Millisecond
+
+// UI is Cutout's main window: it owns the panels and the jobs, and wires them to the
+// backend. Its methods run on the UI goroutine.
+type UI struct {
+	app   fyne.App
+	win   fyne.Window
+	b     Backend
+	prefs fyne.Preferences
+	set   settings
+
+	ctx  context.Context
+	stop context.CancelFunc
+	jobs *jobList
+
+	queue   *queuePanel
+	preview *previewPanel
+	matte   *mattePanel
+	status  *widget.Label
+
+	selected  *job
+	lastDir   string // the folder of the last export, for the next dialog
+	exporting bool
+
+	doMu     sync.Mutex // serialises callbacks from goroutines (the test driver runs them at once)
+	flushMu  sync.Mutex
+	flushing bool
+	act      activity
+}
+
+// New builds the window's content in w and starts the workers. prefs persist the settings
+// (normally a.Preferences()). Call Close when the window closes.
+func New(a fyne.App, w fyne.Window, b Backend, prefs fyne.Preferences) *UI {
+	u := &UI{app: a, win: w, b: b, prefs: prefs}
+	u.act.cond = sync.NewCond(&u.act.mu)
+	u.set = loadSettings(prefs, b.Defaults())
+	a.Settings().SetTheme(themeFor(u.set.Theme))
+	if err := b.Apply(u.set.Engine); err != nil {
+		defer u.showError(fmt.Errorf("%w. Cutout uses its default engine settings until you fix them in Settings", err))
+		_ = b.Apply(b.Defaults())
+	}
+	u.ctx, u.stop = context.WithCancel(context.Background())
+	u.jobs = newJobList(u.ctx, b, &u.act, u.changed)
+
+	u.status = widget.NewLabel("Ready. Drop photos or folders onto the window.")
+	u.status.Truncation = fyne.TextTruncateEllipsis
+	u.queue = newQueuePanel(u)
+	u.preview = newPreviewPanel(u)
+	u.matte = newMattePanel(u)
+
+	toolbar := container.NewHBox(
+		widget.NewButtonWithIcon("Open…", theme.FileImageIcon(), u.onOpen),
+		widget.NewButtonWithIcon("Open folder…", theme.FolderOpenIcon(), u.onOpenFolder),
+		widget.NewSeparator(),
+		widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), u.onSave),
+		widget.NewButtonWithIcon("Export all…", theme.DownloadIcon(), u.onExportAll),
+		widget.NewSeparator(),
+		widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), u.onSettings),
+	)
+	matte := container.NewBorder(nil, nil, widget.NewSeparator(), nil, u.matte.content)
+	main := container.NewHSplit(u.queue.content, container.NewBorder(nil, nil, nil, matte, u.preview.content))
+	main.Offset = 0.24
+	w.SetContent(container.NewBorder(container.NewVBox(toolbar, widget.NewSeparator()),
+		container.NewVBox(widget.NewSeparator(), u.status), nil, nil, main))
+	w.SetMainMenu(u.menu())
+	u.shortcuts()
+	w.SetOnDropped(u.onDropped)
+	return u
+}
+
+// Close cancels running work and stops the workers.
+func (u *UI) Close() { u.stop() }
+
+// menu is the window's menu bar.
+func (u *UI) menu() *fyne.MainMenu {
+	item := func(label string, f func(), sc fyne.Shortcut) *fyne.MenuItem {
+		it := fyne.NewMenuItem(label, f)
+		it.Shortcut = sc
+		return it
+	}
+	return fyne.NewMainMenu(
+		fyne.NewMenu("File",
+			item("Open…", u.onOpen, ctrl(fyne.KeyO)),
+			item("Open Folder…", u.onOpenFolder, ctrlShift(fyne.KeyO)),
+			fyne.NewMenuItemSeparator(),
+			item("Save", u.onSave, ctrl(fyne.KeyS)),
+			item("Export All…", u.onExportAll, ctrlShift(fyne.KeyS)),
+			fyne.NewMenuItemSeparator(),
+			item("Settings…", u.onSettings, ctrl(fyne.KeyComma)),
+		),
+		fyne.NewMenu("Edit",
+			item("Undo Stroke", u.preview.onUndo, ctrl(fyne.KeyZ)),
+			item("Redo Stroke", u.preview.onRedo, ctrlShift(fyne.KeyZ)),
+			fyne.NewMenuItemSeparator(),
+			item("Cancel All", u.jobs.cancelAll, nil),
+		),
+		fyne.NewMenu("View",
+			item("Fit to Window", u.preview.view.fitToWindow, ctrl(fyne.Key0)),
+			item("Actual Size (100 %)", u.preview.onActualSize, ctrl(fyne.Key1)),
+		),
+	)
+}
+
+func ctrl(k fyne.KeyName) fyne.Shortcut {
+	return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
+}
+
+func ctrlShift(k fyne.KeyName) fyne.Shortcut {
+	return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+}
+
+// shortcuts registers the menu's shortcuts on the canvas (Linux menus do not).
+func (u *UI) shortcuts() {
+	for _, m := range u.win.MainMenu().Items {
+		for _, it := range m.Items {
+			if it.Shortcut != nil && it.Action != nil {
+				act := it.Action
+				u.win.Canvas().AddShortcut(it.Shortcut, func(fyne.Shortcut) { act() })
+			}
+		}
+	}
+}
+
+// onDropped adds dropped files and folders (the window's drop handler).
+func (u *UI) onDropped(_ fyne.Position, uris []fyne.URI) {
+	var paths []string
+	for _, x := range uris {
+		if x.Scheme() == "file" {
+			paths = append(paths, x.Path())
+		}
+	}
+	u.addPaths(paths)
+}
+
+// addPaths expands files and folders on a goroutine (a folder may hold thousands of
+// photos) and queues what it finds.
+func (u *UI) addPaths(paths []string) {
+	if len(paths) == 0 {
+		return
+	}
+	u.act.add()
+	go func() {
+		files, errs := u.b.Expand(paths)
+		u.do(func() {
+			defer u.act.done()
+			u.addFiles(files, errs, paths)
+		})
+	}()
+}
+
+// addFiles queues files and selects the first new one if nothing was selected.
+func (u *UI) addFiles(files []string, errs []error, asked []string) {
+	jobs := u.jobs.add(files, u.set.Matte)
+	u.queue.update()
+	switch {
+	case len(errs) > 0:
+		u.setStatus(fmt.Sprintf("Added %d photos; %d could not be read: %s", len(files), len(errs), describe(errs[0], "")))
+	case len(files) == 0:
+		u.setStatus(fmt.Sprintf("No photos found in %s. Cutout reads %s files.", strings.Join(baseNames(asked), ", "),
+			strings.Join(u.b.Extensions(), ", ")))
+	default:
+		u.setStatus(fmt.Sprintf("Added %d photo(s).", len(files)))
+	}
+	if u.selected == nil && len(jobs) > 0 {
+		u.queue.list.Select(u.queue.indexOf(jobs[0]))
+	}
+}
+
+// onSelect shows j in the preview and the matte panel.
+func (u *UI) onSelect(j *job) {
+	if j == u.selected {
+		return
+	}
+	u.selected = j
+	u.matte.set(j.opts)
+	u.preview.showJob(j)
+}
+
+// onOpen asks for one photo.
+func (u *UI) onOpen() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			u.showError(fmt.Errorf("the file could not be opened: %w", err))
+			return
+		}
+		if r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		u.addPaths([]string{path})
+	}, u.win)
+	d.SetFilter(storage.NewExtensionFileFilter(append(u.b.Extensions(), upper(u.b.Extensions())...)))
+	d.Resize(fyne.NewSize(800, 560))
+	d.Show()
+}
+
+// onOpenFolder asks for a folder and adds every photo in it.
+func (u *UI) onOpenFolder() {
+	d := dialog.NewFolderOpen(func(l fyne.ListableURI, err error) {
+		if err != nil {
+			u.showError(fmt.Errorf("the folder could not be opened: %w", err))
+			return
+		}
+		if l != nil {
+			u.addPaths([]string{l.Path()})
+		}
+	}, u.win)
+	d.Resize(fyne.NewSize(800, 560))
+	d.Show()
+}
+
+// onSettings opens the settings dialog.
+func (u *UI) onSettings() { newSettingsPanel(u).show() }
+
+// applySettings saves s, applies the theme, and restarts the engine if its settings changed.
+func (u *UI) applySettings(s settings) {
+	old := u.set
+	u.set = s
+	s.save(u.prefs)
+	if s.Theme != old.Theme {
+		u.app.Settings().SetTheme(themeFor(s.Theme))
+	}
+	if s.Engine == old.Engine {
+		u.setStatus("Settings saved.")
+		return
+	}
+	u.setStatus("Settings saved; restarting the engine…")
+	u.act.add()
+	go func() {
+		err := u.b.Apply(s.Engine)
+		u.do(func() {
+			defer u.act.done()
+			if err != nil {
+				u.showError(err)
+				return
+			}
+			u.setStatus("Settings saved; new photos use them.")
+		})
+	}()
+}
+
+// setStatus shows a line in the status bar.
+func (u *UI) setStatus(s string) { u.status.SetText(s) }
+
+// showError shows err in a dialog, as a sentence.
+func (u *UI) showError(err error) {
+	msg := describe(err, "")
+	u.setStatus(msg)
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom("Something went wrong", "OK", container.NewGridWrap(fyne.NewSize(420, 90), l), u.win)
+	d.Show()
+}
+
+// notify tells the user that long work ended: a status line, and a desktop notification.
+func (u *UI) notify(msg string) {
+	u.setStatus(msg)
+	u.app.SendNotification(fyne.NewNotification("Cutout", msg))
+}
+
+// changed is called by the workers after every change; it schedules one flush per
+// flushInterval, so a batch never floods the UI goroutine.
+func (u *UI) changed() {
+	u.flushMu.Lock()
+	if u.flushing {
+		u.flushMu.Unlock()
+		return
+	}
+	u.flushing = true
+	u.flushMu.Unlock()
+	u.act.add()
+	time.AfterFunc(flushInterval, func() {
+		u.flushMu.Lock()
+		u.flushing = false
+		u.flushMu.Unlock()
+		u.do(func() {
+			defer u.act.done()
+			u.flush()
+		})
+	})
+}
+
+// flush brings the widgets up to date with the jobs.
+func (u *UI) flush() {
+	was := u.queue.counts
+	u.queue.update()
+	if c := u.queue.counts; c.total > 0 && c.finished() == c.total && was.finished() < was.total {
+		msg := fmt.Sprintf("All %d photos are cut out. Check each one, then Save (Ctrl+S) or Export all.", c.done)
+		if c.failed+c.cancelled > 0 {
+			msg = fmt.Sprintf("Finished: %d cut out, %d failed, %d cancelled. Select a failed photo to see why.", c.done, c.failed, c.cancelled)
+		}
+		u.setStatus(msg)
+	}
+	title := "Cutout"
+	if u.queue.counts.total > 0 {
+		title += " — " + u.queue.count.Text
+	}
+	u.win.SetTitle(title)
+	if u.selected != nil {
+		u.preview.refreshJob()
+	}
+}
+
+// do runs f on the UI goroutine (fyne.Do), one callback at a time.
+func (u *UI) do(f func()) {
+	fyne.Do(func() {
+		u.doMu.Lock()
+		defer u.doMu.Unlock()
+		f()
+	})
+}
+
+// activity counts background work in flight, so tests can wait for quiet.
+type activity struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	n    int
+}
+
+func (a *activity) add() {
+	a.mu.Lock()
+	a.n++
+	a.mu.Unlock()
+}
+
+func (a *activity) done() {
+	a.mu.Lock()
+	a.n--
+	if a.n == 0 {
+		a.cond.Broadcast()
+	}
+	a.mu.Unlock()
+}
+
+// describe turns err into a sentence for a person: it names the file (when name is not
+// empty and the message does not already) and ends with a full stop. Errors from the
+// backend are sentences already; anything else is wrapped.
+func describe(err error, name string) string {
+	if err == nil {
+		return ""
+	}
+	msg := strings.TrimSpace(err.Error())
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg = "it took too long and was stopped"
+	}
+	if name != "" && !strings.Contains(msg, name) {
+		msg = fmt.Sprintf("%s could not be cut out: %s", name, msg)
+	}
+	if msg == "" {
+		msg = "Something went wrong"
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "!") && !strings.HasSuffix(msg, "?") {
+		msg += "."
+	}
+	return msg
+}
+
+func baseNames(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = storage.NewFileURI(p).Name()
+	}
+	return out
+}
+
+func upper(exts []string) []string {
+	out := make([]string, len(exts))
+	for i, e := range exts {
+		out[i] = strings.ToUpper(e)
+	}
+	return out
+}
