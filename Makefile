@@ -68,7 +68,7 @@ $(BIN): $(DEPS_STAMP) $(GO_SOURCES)
 	$(GO) build -o $@ .
 
 run: build ort models
-	./$(BIN) remove assets/samples -o out
+	./$(BIN)
 
 test: deps ort models
 	$(GO) vet ./...

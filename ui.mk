@@ -55,14 +55,13 @@ $(FYNE):
 	@mkdir -p $(dir $@)
 	GOBIN=$(abspath $(dir $@)) $(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOL_VERSION)
 
-# fyne package reads FyneApp.toml (name, ID, version, icon) and builds a release binary;
-# the AppStream and .desktop files of assets/linux/ go into the archive beside it.
+# fyne package reads FyneApp.toml (name, ID, version, icon, desktop entry) and builds a
+# release binary into a tarball with a Makefile (sudo make install, or make user-install).
+# The models and ONNX Runtime are not in it: the binary finds them in lib/ and models/ beside
+# or above itself, or through CUTOUT_ORT_LIB and CUTOUT_MODELS.
 package: deps $(FYNE)
-	@rm -rf out/package && mkdir -p out/package
-	$(FYNE) package -os linux -release
-	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
-	tar -xJf Cutout.tar.xz -C $$tmp && rm Cutout.tar.xz; \
-	install -Dm644 assets/linux/app.cutout.desktop.metainfo.xml $$tmp/usr/local/share/metainfo/app.cutout.desktop.metainfo.xml; \
-	for s in 48 64 128 256; do install -Dm644 assets/icons/$${s}x$${s}/cutout.png $$tmp/usr/local/share/icons/hicolor/$${s}x$${s}/apps/app.cutout.desktop.png; done; \
-	tar -cJf out/package/Cutout.tar.xz -C $$tmp .
-	@echo "wrote out/package/Cutout.tar.xz"; tar -tJf out/package/Cutout.tar.xz
+	@rm -rf out/package && mkdir -p out/package && cp FyneApp.toml out/package/.FyneApp.toml
+	$(FYNE) package -os linux -release || { mv out/package/.FyneApp.toml FyneApp.toml; exit 1; }
+	@mv out/package/.FyneApp.toml FyneApp.toml # fyne package bumps Build; versions are set by hand
+	mv Cutout.tar.xz out/package/
+	@echo "wrote out/package/Cutout.tar.xz:"; tar -tJf out/package/Cutout.tar.xz | grep -v '/$$'

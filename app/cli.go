@@ -26,8 +26,7 @@ Run "cutout help remove" or "cutout help watch" for their flags.
 // 2 bad usage.
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+		return runGUI()
 	}
 	switch args[0] {
 	case "remove", "rm", "i", "p":

@@ -82,6 +82,7 @@ func (u *UI) chooseFolder(then func(dir string)) {
 		}
 	}
 	d.SetConfirmText("Export here")
+	d.SetTitleText("Export to a folder")
 	d.Resize(fyne.NewSize(800, 560))
 	d.Show()
 }

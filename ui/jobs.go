@@ -43,7 +43,6 @@ type job struct {
 	thumb  image.Image        // list.mu: the cut-out, small
 	res    *result            // list.mu: the cached images, nil when not (or no longer) cached
 	cancel context.CancelFunc // list.mu: stops the running cut
-	size   image.Point        // list.mu: the photo's size, once known
 	used   uint64             // list.mu: when the result was last used, for eviction
 
 	opts    matte.Options // the finishing options of this photo
@@ -175,7 +174,6 @@ func (l *jobList) work() {
 
 // run cuts out one job and records how it ended.
 func (l *jobList) run(ctx context.Context, j *job) {
-	var img *image.NRGBA
 	var res *result
 	var thumb image.Image
 	err := safely(func() error {
@@ -207,7 +205,6 @@ func (l *jobList) run(ctx context.Context, j *job) {
 		j.state, j.reason = stateFailed, describe(err, j.name)
 	default:
 		j.state, j.reason, j.thumb = stateDone, "", thumb
-		j.size = img.Rect.Size()
 		l.store(j, res)
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 // Labels of the matte choices.
 var (
-	refineLabels = []string{"None (the model's mask)", "Guided filter (fast)", "Closed-form matting (hair, fur)"}
+	refineLabels = []string{"None (raw mask)", "Guided filter", "Closed-form"}
 	bgLabels     = []string{"Transparent", "Colour", "Mask only"}
 )
 

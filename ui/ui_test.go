@@ -331,6 +331,31 @@ func TestFloodIsBounded(t *testing.T) {
 	}
 }
 
+// A batch reports to the UI in batches: hundreds of state changes, a few flushes.
+func TestUpdatesAreBatched(t *testing.T) {
+	b := &fakeBackend{size: image.Pt(64, 48)}
+	h := newHarness(t, b, nil)
+	paths := photos(t, t.TempDir(), func() []string {
+		var n []string
+		for i := 0; i < 200; i++ {
+			n = append(n, filepath.Join("batch", string(rune('a'+i/26))+string(rune('a'+i%26))+".png"))
+		}
+		return n
+	}()...)
+	start := time.Now()
+	h.ui(func() { h.u.addPaths(paths) })
+	h.wait()
+	elapsed := time.Since(start)
+	if got := h.u.queue.count.Text; got != "200 of 200 done" {
+		t.Fatalf("count = %q", got)
+	}
+	// Each job changes state three times (validating, cutting out, done): 600 changes.
+	if max := int(elapsed/flushInterval) + 3; h.u.flushes > max {
+		t.Errorf("%d flushes in %v for 600 changes, want at most %d", h.u.flushes, elapsed, max)
+	}
+	t.Logf("%d flushes in %v", h.u.flushes, elapsed)
+}
+
 // Errors read as sentences that name the file.
 func TestDescribe(t *testing.T) {
 	for _, tc := range []struct {

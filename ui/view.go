@@ -128,7 +128,7 @@ func (v *imageView) Scrolled(ev *fyne.ScrollEvent) {
 	if v.img == nil || ev.Scrolled.DY == 0 {
 		return
 	}
-	f := float32(math.Pow(1.25, float64(ev.Scrolled.DY)/10))
+	f := float32(math.Pow(1.1, float64(ev.Scrolled.DY)/10)) // about 1.25× per wheel notch
 	pos := ev.Position
 	v.setZoom(v.zoom*f, &pos)
 }
@@ -314,9 +314,6 @@ func (r *viewRenderer) Refresh() {
 	canvas.Refresh(r.img)
 	canvas.Refresh(r.cursor)
 }
-
-// refreshImage re-uploads the shown image after its pixels changed in place.
-func (r *viewRenderer) refreshImage() { r.img.Refresh() }
 
 func (r *viewRenderer) Objects() []fyne.CanvasObject { return r.objects }
 

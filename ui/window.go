@@ -46,6 +46,7 @@ type UI struct {
 	doMu     sync.Mutex // serialises callbacks from goroutines (the test driver runs them at once)
 	flushMu  sync.Mutex
 	flushing bool
+	flushes  int // how many flushes ran (tests check the batching)
 	act      activity
 }
 
@@ -304,6 +305,7 @@ func (u *UI) changed() {
 
 // flush brings the widgets up to date with the jobs.
 func (u *UI) flush() {
+	u.flushes++
 	was := u.queue.counts
 	u.queue.update()
 	if c := u.queue.counts; c.total > 0 && c.finished() == c.total && was.finished() < was.total {
