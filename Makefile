@@ -32,7 +32,7 @@ DEPS_STAMP := $(CACHE)/deb-deps.stamp
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all deps ort models build run test check bench fuzz eval clean
+.PHONY: all deps ort models build run test check bench bench-peer fuzz eval clean
 all: build
 
 deps: $(DEPS_STAMP)
@@ -79,6 +79,17 @@ check: test
 
 bench: build ort models
 	$(GO) run ./scripts/bench -bin $(BIN)
+
+# Cutout against the peer (@imgly/background-removal-node 1.4.5, same weights), installed with
+# npm into the ignored scripts/peer/node_modules: its ONNX Runtime install script would try a
+# download (so --ignore-scripts: the CPU library is in the package) and sharp is pinned by an
+# npm override to a version whose binaries are npm packages.
+PEER_STAMP := scripts/peer/node_modules/@imgly/background-removal-node/package.json
+$(PEER_STAMP): scripts/peer/package.json
+	cd scripts/peer && npm install --ignore-scripts --no-audit --no-fund --silent
+	touch $@
+bench-peer: build ort models $(PEER_STAMP)
+	$(GO) run ./scripts/benchpeer -bin $(BIN)
 
 # Fuzz every Fuzz target for FUZZTIME each (outside `make test`); the inputs the fuzzer found
 # interesting are kept as seed corpus under the package's testdata/fuzz/.
