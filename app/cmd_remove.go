@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"image/png"
 	"io"
 	"os"
 	"os/signal"
@@ -14,27 +13,13 @@ import (
 	"time"
 )
 
-// logTo returns w when on is set, else a writer that drops everything.
-func logTo(w io.Writer, on bool) io.Writer {
-	if on {
-		return w
-	}
-	return io.Discard
-}
-
 func cmdRemove(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("remove", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "output folder (created if needed)")
 	fs.StringVar(out, "output", "", "same as -o")
-	model := fs.String("model", "", "model name from models/models.toml (default: the manifest's default)")
-	threads := fs.Int("threads", 0, "inference threads (default: one per core)")
 	overwrite := fs.Bool("overwrite", false, "replace earlier outputs of the same name (inputs are never replaced)")
-	fast := fs.Bool("fast-png", true, "favour PNG encoding speed over file size")
-	unverified := fs.String("allow-unverified-model", "", "load this model `file` WITHOUT a checksum (your own models only)")
-	memory := fs.Uint64("engine-memory", DefaultMemoryLimit>>20, "the engine's memory limit in MiB")
-	timeout := fs.Duration("timeout", 120*time.Second, "give up on an image after this long")
-	verbose := fs.Bool("v", false, "log engine starts and restarts")
+	engine := engineFlags(fs)
 	opts := matteFlags(fs)
 	limits := limitFlags(fs)
 	fs.Usage = func() {
@@ -69,25 +54,16 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cutout remove: cannot create the output folder:", err)
 		return 1
 	}
-	if *unverified != "" {
-		fmt.Fprintf(stderr, "WARNING: loading %s WITHOUT checksum verification (--allow-unverified-model).\n"+
-			"         Only do this with a model file you made or trust.\n", *unverified)
-	}
 	lim := limits()
-	eng, err := NewEngine(context.Background(), SupervisorConfig{
-		EngineConfig: EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified},
-		MemoryLimit:  *memory << 20, JobTimeout: *timeout, Limits: lim, Log: logTo(stderr, *verbose),
-	})
+	cfg, level := engine(lim, stderr)
+	eng, err := NewEngine(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout remove:", err)
 		return 1
 	}
 	defer eng.Close()
 
-	sink := &Sink{Overwrite: *overwrite, Compression: png.DefaultCompression}
-	if *fast {
-		sink.Compression = png.BestSpeed
-	}
+	sink := &Sink{Overwrite: *overwrite, Compression: level}
 	for _, j := range jobs {
 		if fi, err := os.Stat(j.Path); err == nil {
 			sink.Protect = append(sink.Protect, fi)

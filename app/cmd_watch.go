@@ -25,7 +25,7 @@ type watchCommand struct {
 	engine SupervisorConfig
 	matte  matte.Options
 	limits validate.Limits
-	fast   bool
+	level  png.CompressionLevel
 }
 
 func cmdWatch(args []string, stdout, stderr io.Writer) int {
@@ -60,13 +60,7 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 	originals := fs.String("originals", "keep", "after an image is cut out: keep the original where it is, or move it to IN/.cutout-done/")
 	settle := fs.Duration("settle", time.Second, "take a file once its size and time have not changed for this long")
 	rescan := fs.Duration("rescan", 30*time.Second, "walk IN again this often, for changes the system does not report (network folders); 0: never")
-	model := fs.String("model", "", "model name from models/models.toml (default: the manifest's default)")
-	threads := fs.Int("threads", 0, "inference threads (default: one per core)")
-	fast := fs.Bool("fast-png", true, "favour PNG encoding speed over file size")
-	unverified := fs.String("allow-unverified-model", "", "load this model `file` WITHOUT a checksum (your own models only)")
-	memory := fs.Uint64("engine-memory", DefaultMemoryLimit>>20, "the engine's memory limit in MiB")
-	timeout := fs.Duration("timeout", 120*time.Second, "give up on an image after this long")
-	verbose := fs.Bool("v", false, "log engine starts and restarts")
+	engine := engineFlags(fs)
 	opts := matteFlags(fs)
 	limits := limitFlags(fs)
 	fs.Usage = func() {
@@ -105,24 +99,18 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 		*rescan = -1
 	}
 	lim := limits()
+	ecfg, level := engine(lim, stderr)
 	c := &watchCommand{
 		cfg: watch.Config{In: pos[0], Out: pos[1], Recursive: *recursive, Originals: orig, Settle: *settle,
 			Rescan: *rescan, Extensions: validate.Extensions(), OutputExt: ".png", MaxHash: lim.MaxBytes + 1},
-		engine: SupervisorConfig{
-			EngineConfig: EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified},
-			MemoryLimit:  *memory << 20, JobTimeout: *timeout, Limits: lim, Log: logTo(stderr, *verbose),
-		},
-		matte: mo, limits: lim, fast: *fast,
+		engine: ecfg, matte: mo, limits: lim, level: level,
 	}
 	return c, 0
 }
 
 // run watches until ctx ends, printing each event on stderr.
 func (c *watchCommand) run(ctx context.Context, eng Engine, stderr io.Writer) int {
-	sink := &Sink{Compression: png.DefaultCompression} // never Overwrite: earlier results stay
-	if c.fast {
-		sink.Compression = png.BestSpeed
-	}
+	sink := &Sink{Compression: c.level} // never Overwrite: earlier results stay
 	in, err := filepath.Abs(c.cfg.In)
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout watch:", err)

@@ -32,27 +32,13 @@ type EngineConfig struct {
 	Threads int
 }
 
-// FindModelsDir returns the models folder: $CUTOUT_MODELS, else models/ beside or above the
-// executable, else models/ in the working folder or its parents.
+// FindModelsDir returns the models folder: $CUTOUT_MODELS, else models/ in one of the places
+// infer.SearchDirs lists (beside or above the executable, the working folder and its parents).
 func FindModelsDir() (string, error) {
 	if d := os.Getenv("CUTOUT_MODELS"); d != "" {
 		return d, nil
 	}
-	var dirs []string
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			dirs = append(dirs, filepath.Dir(exe), filepath.Dir(filepath.Dir(exe)))
-		}
-	}
-	if wd, err := os.Getwd(); err == nil {
-		for d := wd; ; d = filepath.Dir(d) {
-			dirs = append(dirs, d)
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	for _, d := range dirs {
+	for _, d := range infer.SearchDirs() {
 		p := filepath.Join(d, "models", models.ManifestName)
 		if _, err := os.Stat(p); err == nil {
 			return filepath.Dir(p), nil

@@ -4,8 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"image/color"
+	"image/png"
+	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"cutout/engine/matte"
 	"cutout/engine/validate"
@@ -103,4 +106,39 @@ func limitFlags(fs *flag.FlagSet) func() validate.Limits {
 	return func() validate.Limits {
 		return validate.Limits{MaxBytes: *maxMB << 20, MaxWidth: *maxSide, MaxHeight: *maxSide, MaxPixels: int64(*maxMP * 1e6)}
 	}
+}
+
+// engineFlags registers the flags that choose and limit the engine (shared by remove and
+// watch) and returns a function that, once fs is parsed, gives the engine's configuration and
+// the PNG compression, warning loudly on stderr when a model is loaded unverified.
+func engineFlags(fs *flag.FlagSet) func(lim validate.Limits, stderr io.Writer) (SupervisorConfig, png.CompressionLevel) {
+	model := fs.String("model", "", "model name from models/models.toml (default: the manifest's default)")
+	threads := fs.Int("threads", 0, "inference threads (default: one per core)")
+	fast := fs.Bool("fast-png", true, "favour PNG encoding speed over file size")
+	unverified := fs.String("allow-unverified-model", "", "load this model `file` WITHOUT a checksum (your own models only)")
+	memory := fs.Uint64("engine-memory", DefaultMemoryLimit>>20, "the engine's memory limit in MiB")
+	timeout := fs.Duration("timeout", 120*time.Second, "give up on an image after this long")
+	verbose := fs.Bool("v", false, "log engine starts and restarts")
+	return func(lim validate.Limits, stderr io.Writer) (SupervisorConfig, png.CompressionLevel) {
+		if *unverified != "" {
+			fmt.Fprintf(stderr, "WARNING: loading %s WITHOUT checksum verification (--allow-unverified-model).\n"+
+				"         Only do this with a model file you made or trust.\n", *unverified)
+		}
+		level := png.DefaultCompression
+		if *fast {
+			level = png.BestSpeed
+		}
+		return SupervisorConfig{
+			EngineConfig: EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified},
+			MemoryLimit:  *memory << 20, JobTimeout: *timeout, Limits: lim, Log: logTo(stderr, *verbose),
+		}, level
+	}
+}
+
+// logTo returns w when on is set, else a writer that drops everything.
+func logTo(w io.Writer, on bool) io.Writer {
+	if on {
+		return w
+	}
+	return io.Discard
 }

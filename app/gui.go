@@ -20,8 +20,11 @@ func runGUI() int {
 	w.SetIcon(ui.Icon)
 	b := newBackend(SupervisorConfig{Log: logTo(os.Stderr, os.Getenv("CUTOUT_DEBUG") != "")})
 	defer b.Close()
+	hot := newHotFolders(b)
+	defer hot.Close() // before the backend's Close: the hot folders use its engine
 	u := ui.New(a, w, b, a.Preferences())
 	defer u.Close()
+	u.SetHotFolders(hot)
 	w.Resize(fyne.NewSize(1280, 800))
 	w.SetMaster()
 	w.ShowAndRun()

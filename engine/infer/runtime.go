@@ -21,12 +21,10 @@ var (
 	initErr  error
 )
 
-// FindLibrary returns the ONNX Runtime library to load: $CUTOUT_ORT_LIB, else lib/ beside or
-// above the executable, else lib/ in the working folder or its parents (for `go test`).
-func FindLibrary() (string, error) {
-	if p := os.Getenv(LibraryEnv); p != "" {
-		return p, nil
-	}
+// SearchDirs lists where Cutout looks for what `make` installs (lib/, models/): the
+// executable's folder and its parent, then the working folder and its ancestors (for
+// `go test` and `go run`).
+func SearchDirs() []string {
 	var dirs []string
 	if exe, err := os.Executable(); err == nil {
 		if exe, err = filepath.EvalSymlinks(exe); err == nil {
@@ -42,7 +40,16 @@ func FindLibrary() (string, error) {
 			}
 		}
 	}
-	for _, d := range dirs {
+	return dirs
+}
+
+// FindLibrary returns the ONNX Runtime library to load: $CUTOUT_ORT_LIB, else lib/ in one of
+// SearchDirs.
+func FindLibrary() (string, error) {
+	if p := os.Getenv(LibraryEnv); p != "" {
+		return p, nil
+	}
+	for _, d := range SearchDirs() {
 		p := filepath.Join(d, "lib", LibraryName)
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 			return p, nil
