@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"cutout/engine/infer"
 )
@@ -19,6 +20,7 @@ func cmdEngine(args []string, stderr io.Writer) int {
 	modelsDir := fs.String("models", "", "models folder")
 	lib := fs.String("lib", "", "ONNX Runtime library")
 	threads := fs.Int("threads", 0, "intra-op threads")
+	device := fs.String("device", "auto", "auto, cpu or cuda")
 	memory := fs.Uint64("memory", 0, "address-space limit in bytes")
 	unverified := fs.String("unverified-model", "", "a user's own model, loaded without a checksum")
 	hooks := fs.Bool("test-hooks", false, "honour test-only job hooks")
@@ -41,7 +43,9 @@ func cmdEngine(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cutout engine:", err)
 		return 1
 	}
-	e, err := infer.NewEngine(m, data, infer.SessionOptions{Threads: *threads})
+	fallback := ""
+	e, err := infer.NewEngine(m, data, infer.SessionOptions{Threads: *threads, Device: *device,
+		Log: func(line string) { fallback = line }})
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout engine:", err)
 		return 1
@@ -49,10 +53,18 @@ func cmdEngine(args []string, stderr io.Writer) int {
 	defer e.Close()
 	data = nil
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
-	err = infer.Serve(in, os.Stdout, e, infer.WorkerOptions{TestHooks: *hooks, Device: "cpu", Sandbox: sandbox})
+	err = infer.Serve(in, os.Stdout, e, infer.WorkerOptions{TestHooks: *hooks,
+		Device: strings.TrimSpace(e.Session.Device() + " " + paren(fallback)), Sandbox: sandbox})
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout engine:", err)
 		return 1
 	}
 	return 0
+}
+
+func paren(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
 }

@@ -30,6 +30,8 @@ type EngineConfig struct {
 	UnverifiedModel string
 	// Threads is ONNX Runtime's intra-op thread count; 0 means one per core.
 	Threads int
+	// Device is auto (default), cpu or cuda.
+	Device string
 }
 
 // FindModelsDir returns the models folder: $CUTOUT_MODELS, else models/ in one of the places
@@ -119,7 +121,7 @@ func NewLocalEngine(c EngineConfig) (Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := infer.NewEngine(m, data, infer.SessionOptions{Threads: c.Threads})
+	e, err := infer.NewEngine(m, data, infer.SessionOptions{Threads: c.Threads, Device: c.Device})
 	if err != nil {
 		return nil, err
 	}

@@ -114,6 +114,7 @@ func limitFlags(fs *flag.FlagSet) func() validate.Limits {
 func engineFlags(fs *flag.FlagSet) func(lim validate.Limits, stderr io.Writer) (SupervisorConfig, png.CompressionLevel) {
 	model := fs.String("model", "", "model name from models/models.toml (default: the manifest's default)")
 	threads := fs.Int("threads", 0, "inference threads (default: one per core)")
+	device := fs.String("device", "auto", "run the model on: auto (CUDA when available, else the CPU), cpu or cuda")
 	fast := fs.Bool("fast-png", true, "favour PNG encoding speed over file size")
 	unverified := fs.String("allow-unverified-model", "", "load this model `file` WITHOUT a checksum (your own models only)")
 	memory := fs.Uint64("engine-memory", DefaultMemoryLimit>>20, "the engine's memory limit in MiB")
@@ -129,7 +130,7 @@ func engineFlags(fs *flag.FlagSet) func(lim validate.Limits, stderr io.Writer) (
 			level = png.BestSpeed
 		}
 		return SupervisorConfig{
-			EngineConfig: EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified},
+			EngineConfig: EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified, Device: *device},
 			MemoryLimit:  *memory << 20, JobTimeout: *timeout, Limits: lim, Log: logTo(stderr, *verbose),
 		}, level
 	}

@@ -117,11 +117,8 @@ func (h *hotFolders) Remove(id int) error {
 	h.items = slices.Delete(h.items, i, i+1)
 	h.mu.Unlock()
 	close(it.quit)
-	err := h.m.Remove(it.w)
+	h.m.Remove(it.w) // an error that ended the run no longer matters: it is forgotten
 	h.signal()
-	if err != nil {
-		return fmt.Errorf("the hot folder %s was removed, but it had stopped with a problem: %v", it.In, err)
-	}
 	return nil
 }
 
@@ -137,9 +134,7 @@ func (h *hotFolders) SetEnabled(id int, on bool) error {
 	h.mu.Unlock()
 	defer h.signal()
 	if !on {
-		if err := it.w.Stop(); err != nil {
-			return fmt.Errorf("the hot folder %s had stopped with a problem: %v", it.In, err)
-		}
+		it.w.Stop() // an error that ended the run is in its Stats and activity already
 		return nil
 	}
 	if it.w.Running() && it.w.Stats().State != watch.Stopped {
@@ -166,6 +161,11 @@ func (h *hotFolders) Stats(id int) ui.HotFolderStats {
 	case watch.Missing:
 		st = ui.HotMissing
 	}
+	h.mu.Lock()
+	if !it.Enabled && st == ui.HotStopped {
+		s.Problem = "" // switched off on purpose: what stopped an earlier run is in the activity
+	}
+	h.mu.Unlock()
 	return ui.HotFolderStats{State: st, Problem: s.Problem, Seen: s.Seen, Done: s.Done, Failed: s.Failed,
 		Skipped: s.Skipped, Waiting: s.Waiting + s.Busy}
 }

@@ -223,8 +223,8 @@ func (s *Supervisor) worker(ctx context.Context) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(s.cfg.Log, "engine: started (pid %d, model %s, ONNX Runtime %s, %s)\n",
-		w.cmd.Process.Pid, w.hello.Model, w.hello.Runtime, w.hello.Sandboxed)
+	fmt.Fprintf(s.cfg.Log, "engine: started (pid %d, model %s, ONNX Runtime %s, device %s, %s)\n",
+		w.cmd.Process.Pid, w.hello.Model, w.hello.Runtime, w.hello.Device, w.hello.Sandboxed)
 	s.w = w
 	return w, nil
 }
@@ -351,6 +351,9 @@ func startWorker(ctx context.Context, c SupervisorConfig) (*worker, error) {
 	args := append([]string{}, c.command[1:]...)
 	args = append(args, "--lib", lib, "--models", c.ModelsDir, "--model", c.Model,
 		"--threads", strconv.Itoa(c.Threads), "--memory", strconv.FormatUint(c.MemoryLimit, 10))
+	if c.Device != "" {
+		args = append(args, "--device", c.Device)
+	}
 	if c.UnverifiedModel != "" {
 		args = append(args, "--unverified-model", c.UnverifiedModel)
 	}

@@ -182,3 +182,28 @@ func TestPeerGeometryParity(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceFallback: the CPU library from the npm package has no CUDA: auto falls back to
+// the CPU with one line that says why, cuda refuses with a clear error, unknown names are refused.
+func TestDeviceFallback(t *testing.T) {
+	e := realEngine(t)
+	data, err := os.ReadFile(e.Session.Model.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged []string
+	s, err := NewSession(e.Session.Model, data, SessionOptions{Threads: 1, Device: DeviceAuto, Log: func(l string) { logged = append(logged, l) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s.Device() != DeviceCPU || len(logged) != 1 || !strings.Contains(logged[0], "CUDA is not available") {
+		t.Fatalf("auto: device %s, log %q", s.Device(), logged)
+	}
+	if _, err := NewSession(e.Session.Model, data, SessionOptions{Threads: 1, Device: DeviceCUDA}); err == nil || !strings.Contains(err.Error(), "CUDA was asked for") {
+		t.Fatalf("cuda: %v", err)
+	}
+	if _, err := ParseDevice("tpu"); err == nil {
+		t.Fatal("tpu accepted")
+	}
+}

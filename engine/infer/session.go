@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,10 +12,32 @@ import (
 	"cutout/engine/models"
 )
 
+// The devices a session can run on.
+const (
+	DeviceAuto = "auto" // CUDA when the library and a GPU allow it, else the CPU
+	DeviceCPU  = "cpu"
+	DeviceCUDA = "cuda" // CUDA or fail
+)
+
+// ParseDevice checks a --device value ("" means auto).
+func ParseDevice(s string) (string, error) {
+	switch s {
+	case "", DeviceAuto:
+		return DeviceAuto, nil
+	case DeviceCPU, DeviceCUDA:
+		return s, nil
+	}
+	return "", fmt.Errorf("unknown device %q (want auto, cpu or cuda)", s)
+}
+
 // SessionOptions tune an ONNX Runtime session.
 type SessionOptions struct {
 	// Threads is the intra-op thread count; 0 means one per core.
 	Threads int
+	// Device is DeviceAuto (or ""), DeviceCPU or DeviceCUDA.
+	Device string
+	// Log receives the one line that says why auto fell back to the CPU (nil: dropped).
+	Log func(string)
 }
 
 // Session is one loaded model, created once and reused for every image. Run is safe for
@@ -29,7 +52,33 @@ type Session struct {
 	output  string
 	side    int
 	threads int
+	device  string
 }
+
+// appendCUDA adds ONNX Runtime's CUDA execution provider (GPU 0) to so; it fails when the
+// loaded library has no CUDA support or no GPU is usable.
+func appendCUDA(so *ort.SessionOptions) error {
+	cuda, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return err
+	}
+	defer cuda.Destroy()
+	if err := cuda.Update(map[string]string{"device_id": "0"}); err != nil {
+		return err
+	}
+	return so.AppendExecutionProviderCUDA(cuda)
+}
+
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// Device is where the session runs: DeviceCPU or DeviceCUDA.
+func (s *Session) Device() string { return s.device }
 
 // NewSession creates a session from verified model bytes (see models.Verify).
 func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, error) {
@@ -78,11 +127,28 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 	if err := so.SetMemPattern(false); err != nil {
 		return nil, err
 	}
+	device, err := ParseDevice(opt.Device)
+	if err != nil {
+		return nil, err
+	}
+	used := DeviceCPU
+	if device != DeviceCPU {
+		if err := appendCUDA(so); err != nil {
+			if device == DeviceCUDA {
+				return nil, fmt.Errorf("model %s: CUDA was asked for but is not available: %w", m.Name, err)
+			}
+			if opt.Log != nil {
+				opt.Log(fmt.Sprintf("CUDA is not available (%v); running on the CPU", oneLine(err)))
+			}
+		} else {
+			used = DeviceCUDA
+		}
+	}
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{inName}, []string{outName}, so)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: creating the ONNX Runtime session: %w", m.Name, err)
 	}
-	return &Session{Model: m, sess: sess, input: inName, output: outName, side: m.InputSize, threads: threads}, nil
+	return &Session{Model: m, sess: sess, input: inName, output: outName, side: m.InputSize, threads: threads, device: used}, nil
 }
 
 func hasIO(list []ort.InputOutputInfo, name string) bool {
