@@ -97,7 +97,6 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	o.Times.Postprocess = r.Timings.Postprocess
 	t1 := time.Now()
 	out, err := matte.Finish(r.Image, r.Mask, nil, p.Matte)
-	r = nil // the decoded image and mask can go before the PNG is encoded
 	o.Times.Finish = time.Since(t1)
 	if err != nil {
 		o.Err = fmt.Errorf("%s: finishing the cut-out failed: %w", filepath.Base(j.Path), err)

@@ -38,6 +38,9 @@ type UI struct {
 	preview *previewPanel
 	matte   *mattePanel
 	status  *widget.Label
+	hot     *hotPanel // nil until SetHotFolders
+	tabs    *container.AppTabs
+	hotTab  *container.TabItem
 
 	selected  *job
 	lastDir   string // the folder of the last export, for the next dialog
@@ -82,8 +85,12 @@ func New(a fyne.App, w fyne.Window, b Backend, prefs fyne.Preferences) *UI {
 	matte := container.NewBorder(nil, nil, widget.NewSeparator(), nil, u.matte.content)
 	main := container.NewHSplit(u.queue.content, container.NewBorder(nil, nil, nil, matte, u.preview.content))
 	main.Offset = 0.24
-	w.SetContent(container.NewBorder(container.NewVBox(toolbar, widget.NewSeparator()),
-		container.NewVBox(widget.NewSeparator(), u.status), nil, nil, main))
+	photos := container.NewBorder(container.NewVBox(toolbar, widget.NewSeparator()),
+		container.NewVBox(widget.NewSeparator(), u.status), nil, nil, main)
+	u.hotTab = container.NewTabItemWithIcon("Hot folders", theme.FolderIcon(),
+		container.NewCenter(widget.NewLabel("Hot folders are not available in this window.")))
+	u.tabs = container.NewAppTabs(container.NewTabItemWithIcon("Photos", theme.FileImageIcon(), photos), u.hotTab)
+	w.SetContent(u.tabs)
 	w.SetMainMenu(u.menu())
 	u.shortcuts()
 	w.SetOnDropped(u.onDropped)
@@ -119,6 +126,9 @@ func (u *UI) menu() *fyne.MainMenu {
 		fyne.NewMenu("View",
 			item("Fit to Window", u.preview.view.fitToWindow, ctrl(fyne.Key0)),
 			item("Actual Size (100 %)", u.preview.onActualSize, ctrl(fyne.Key1)),
+			fyne.NewMenuItemSeparator(),
+			item("Photos", func() { u.tabs.SelectIndex(0) }, nil),
+			item("Hot Folders", func() { u.tabs.Select(u.hotTab) }, nil),
 		),
 	)
 }
