@@ -193,7 +193,7 @@ func (h *harness) drop(paths ...string) {
 	h.wait()
 }
 
-// photos writes n empty placeholder files (the fake backend never reads them) into dir.
+// photos writes n empty stand-in files (the fake backend never reads them) into dir.
 func photos(t *testing.T, dir string, names ...string) []string {
 	t.Helper()
 	var out []string
