@@ -96,7 +96,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	o.Times.Inference = r.Timings.Inference
 	o.Times.Postprocess = r.Timings.Postprocess
 	t1 := time.Now()
-	out, err := matte.Finish(r.Image, r.Mask, nil, p.Matte)
+	out, err := matte.FinishInPlace(r.Image, r.Mask, nil, p.Matte) // the image is ours alone
 	o.Times.Finish = time.Since(t1)
 	if err != nil {
 		o.Err = fmt.Errorf("%s: finishing the cut-out failed: %w", filepath.Base(j.Path), err)

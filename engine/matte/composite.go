@@ -14,13 +14,20 @@ func Composite(fg *image.NRGBA, alpha *image.Gray, o Options) *image.NRGBA {
 	if fg.Rect.Size() != alpha.Rect.Size() {
 		panic(fmt.Sprintf("matte.Composite: foreground is %v but alpha is %v", fg.Rect.Size(), alpha.Rect.Size()))
 	}
+	out := image.NewNRGBA(alpha.Rect)
+	compositeInto(out, fg, alpha, o)
+	return out
+}
+
+// compositeInto is Composite writing into out, which must be tight (Stride = 4·width) and the
+// size of fg; out may be fg itself: each pixel is read before it is written.
+func compositeInto(out, fg *image.NRGBA, alpha *image.Gray, o Options) {
 	pix, w, h := nrgbaPix(fg)
 	ap, _, _ := grayPix(alpha)
-	out := image.NewNRGBA(alpha.Rect)
 	c := o.Color
 	parallel(w*h, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			d, s, a := out.Pix[4*i:4*i+4], pix[4*i:4*i+3], uint32(ap[i])
+			d, s, a := out.Pix[4*i:4*i+4:4*i+4], pix[4*i:4*i+3:4*i+3], uint32(ap[i])
 			switch o.Background {
 			case BackgroundMask:
 				d[0], d[1], d[2], d[3] = ap[i], ap[i], ap[i], 255
@@ -46,5 +53,4 @@ func Composite(fg *image.NRGBA, alpha *image.Gray, o Options) *image.NRGBA {
 			}
 		}
 	})
-	return out
 }

@@ -1,6 +1,7 @@
 package matte
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"testing"
@@ -50,5 +51,39 @@ func BenchmarkComposite(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		Composite(img, m, o)
+	}
+}
+
+// TestFinishInPlaceMatchesFinish: writing over the image gives exactly Finish's result, in
+// every background mode, with and without foreground estimation.
+func TestFinishInPlaceMatchesFinish(t *testing.T) {
+	img, mask := photoLike(120, 90)
+	for _, o := range []Options{
+		DefaultOptions(),
+		DefaultOptionsFor(RefineGuided),
+		func() Options {
+			o := DefaultOptionsFor(RefineClosedForm)
+			o.Background = BackgroundColor
+			o.Color = color.NRGBA{0, 255, 0, 255}
+			return o
+		}(),
+		func() Options { o := DefaultOptions(); o.Background = BackgroundMask; return o }(),
+	} {
+		want, err := Finish(img, mask, nil, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := image.NewNRGBA(img.Rect)
+		copy(own.Pix, img.Pix)
+		got, err := FinishInPlace(own, mask, nil, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != own {
+			t.Fatal("FinishInPlace did not return its image")
+		}
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("refine %v background %v: in-place result differs", o.Refine, o.Background)
+		}
 	}
 }
