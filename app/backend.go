@@ -140,8 +140,8 @@ func (b *backend) Defaults() ui.EngineSettings {
 	return s
 }
 
-// Apply makes later cuts use s: a new engine (started by its first cut) when the model or
-// threads changed; the old one is closed after the cuts it is running.
+// Apply makes later cuts use s: a new engine (started at once, in the background) when the
+// model or threads changed; the old one is closed after the cuts it is running.
 func (b *backend) Apply(s ui.EngineSettings) error {
 	lim := validate.Limits{MaxBytes: int64(s.MaxMB) << 20, MaxWidth: s.MaxSide, MaxHeight: s.MaxSide,
 		MaxPixels: int64(s.MaxMegapixels * 1e6)}
@@ -172,6 +172,9 @@ func (b *backend) Apply(s ui.EngineSettings) error {
 		go func() { old.users.Wait(); old.Close() }()
 	}
 	b.eng = &liveEngine{Engine: sup}
+	// Load the model now, in the background, so the first photo dropped does not wait for
+	// it (a cut that comes meanwhile waits for this start; a failed start is retried by it).
+	go func() { _ = sup.Start(context.Background()) }()
 	return nil
 }
 
