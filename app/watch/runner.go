@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"cutout/engine/validate"
 )
 
 // staleTemp is the age past which a leftover ".cutout-*.tmp" in OUT is a killed writer's:
@@ -319,16 +321,9 @@ func (r *runner) scan(dir string) {
 
 // special reports, once, a link, FIFO, socket or device where an input could be.
 func (r *runner) special(rel string, mode fs.FileMode) {
-	what := "is not a regular file"
-	switch {
-	case mode&fs.ModeSymlink != 0:
+	what := "is " + validate.KindOf(mode)
+	if mode&fs.ModeSymlink != 0 {
 		what = "is a link; links are never followed"
-	case mode&fs.ModeNamedPipe != 0:
-		what = "is a named pipe (FIFO)"
-	case mode&fs.ModeSocket != 0:
-		what = "is a socket"
-	case mode&fs.ModeDevice != 0:
-		what = "is a device"
 	}
 	r.tell(rel, what+"; skipped")
 }

@@ -138,24 +138,32 @@ func insideRoots(real string, roots []string) bool {
 	return false
 }
 
+// KindOf names, for a person, what kind of file mode describes ("a named pipe (FIFO)",
+// "a folder", …).
+func KindOf(mode fs.FileMode) string {
+	switch {
+	case mode.IsRegular():
+		return "a regular file"
+	case mode.IsDir():
+		return "a folder"
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeDevice != 0:
+		return "a device"
+	case mode&fs.ModeSymlink != 0:
+		return "a link"
+	}
+	return "not a regular file"
+}
+
 // regularOnly refuses anything but a regular file, saying what it is.
 func regularOnly(path string, mode fs.FileMode, viaLink bool) error {
 	if mode.IsRegular() {
 		return nil
 	}
-	what := "not a regular file"
-	switch {
-	case mode.IsDir():
-		what = "a folder"
-	case mode&fs.ModeNamedPipe != 0:
-		what = "a named pipe (FIFO)"
-	case mode&fs.ModeSocket != 0:
-		what = "a socket"
-	case mode&fs.ModeDevice != 0:
-		what = "a device"
-	case mode&fs.ModeSymlink != 0:
-		what = "a link"
-	}
+	what := KindOf(mode)
 	if viaLink {
 		return refuse(path, ErrNotRegularFile, "is a link to %s, not to a regular file", what)
 	}
