@@ -74,15 +74,7 @@ func TestBackendCutsSample(t *testing.T) {
 	if err != nil || p1 == p2 || filepath.Base(p1) != "coffee.png" {
 		t.Fatalf("saves: %s, %s, %v", p1, p2, err)
 	}
-	f, err := os.Open(p1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	got, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("not a valid PNG: %v", err)
-	}
+	got := decodePNG(t, p1)
 	for y := 0; y < 400; y += 7 {
 		for x := 0; x < 600; x += 7 {
 			_, _, _, a := got.At(x, y).RGBA()
