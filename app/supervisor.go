@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/disintegration/imaging"
+
 	"cutout/engine/infer"
 	"cutout/engine/proto"
 	"cutout/engine/validate"
@@ -577,12 +579,22 @@ func toResult(r reply, j *proto.Job) (*infer.Result, error) {
 		return nil, fmt.Errorf("the engine returned a %d × %d image, over the limits", w, h)
 	}
 	rect := image.Rect(0, 0, w, h)
-	return &infer.Result{
-		Image: &image.NRGBA{Pix: res.Pix, Stride: 4 * w, Rect: rect},
-		Mask:  &image.Gray{Pix: res.Mask, Stride: w, Rect: rect},
+	out := &infer.Result{
+		Mask: &image.Gray{Pix: res.Mask, Stride: w, Rect: rect},
 		Timings: infer.Timings{Decode: res.Decode, Preprocess: res.Preprocess,
 			Inference: res.Inference, Postprocess: res.Postprocess},
-	}, nil
+	}
+	if res.Format == proto.FormatNRGBA {
+		out.Image = &image.NRGBA{Pix: res.Pix, Stride: 4 * w, Rect: rect}
+		return out, nil
+	}
+	// A JPEG comes back in its Y′CbCr planes (the protocol checked their sizes); the
+	// conversion to NRGBA is counted with decoding.
+	t := time.Now()
+	ycc := infer.UnpackYCbCr(res.Pix, w, h, image.YCbCrSubsampleRatio(res.Format-proto.FormatYCbCr))
+	out.Image = imaging.Clone(ycc)
+	out.Timings.Decode += time.Since(t)
+	return out, nil
 }
 
 // kill ends the process group (the engine and anything it started).

@@ -9,6 +9,8 @@ import (
 	_ "image/png"
 
 	"github.com/disintegration/imaging"
+
+	"cutout/engine/proto"
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
@@ -18,11 +20,62 @@ import (
 // 8-bit non-premultiplied RGBA, with the EXIF orientation applied so that phone photos come
 // out upright.
 func Decode(data []byte) (*image.NRGBA, error) {
+	img, err := DecodeImage(data)
+	if err != nil {
+		return nil, err
+	}
+	return toNRGBA(img), nil
+}
+
+// DecodeImage is Decode that keeps a JPEG in its own Y′CbCr form (*image.YCbCr, 1.5 bytes a
+// pixel for 4:2:0 where NRGBA takes 4): Preprocess reads it directly and the app converts it
+// to NRGBA itself, so the engine never holds the photo as NRGBA. Other images come back as
+// *image.NRGBA. Either way the origin is (0,0).
+func DecodeImage(data []byte) (image.Image, error) {
 	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
 	if err != nil {
 		return nil, fmt.Errorf("the image could not be decoded: %w", err)
 	}
+	if y, ok := img.(*image.YCbCr); ok && y.Rect.Min == (image.Point{}) {
+		if _, _, ok := chroma(y); ok {
+			return y, nil
+		}
+	}
 	return toNRGBA(img), nil
+}
+
+// chroma is the size of y's chroma planes (false for a ratio this package does not know).
+func chroma(y *image.YCbCr) (cw, ch int, ok bool) {
+	return proto.ChromaSize(y.Rect.Dx(), y.Rect.Dy(), y.SubsampleRatio)
+}
+
+// YCbCrPlanes gives y's planes without the decoder's padding, as the protocol carries them:
+// Y (w·h), then Cb and Cr (each as proto.ChromaSize gives). When the decoder's rows are
+// already tight (widths that are a multiple of the JPEG block), the planes are y's own.
+func YCbCrPlanes(y *image.YCbCr) [][]byte {
+	w, h := y.Rect.Dx(), y.Rect.Dy()
+	cw, ch, _ := chroma(y)
+	if y.YStride == w && y.CStride == cw {
+		return [][]byte{y.Y[: w*h : w*h], y.Cb[: cw*ch : cw*ch], y.Cr[: cw*ch : cw*ch]}
+	}
+	lum, cb, cr := make([]byte, w*h), make([]byte, cw*ch), make([]byte, cw*ch)
+	for r := 0; r < h; r++ {
+		copy(lum[r*w:(r+1)*w], y.Y[r*y.YStride:r*y.YStride+w])
+	}
+	for r := 0; r < ch; r++ {
+		copy(cb[r*cw:(r+1)*cw], y.Cb[r*y.CStride:r*y.CStride+cw])
+		copy(cr[r*cw:(r+1)*cw], y.Cr[r*y.CStride:r*y.CStride+cw])
+	}
+	return [][]byte{lum, cb, cr}
+}
+
+// UnpackYCbCr is the inverse of YCbCrPlanes: an image over pix, the planes joined (not copied). pix must hold
+// proto.PixBytes bytes for the ratio (the protocol checks that).
+func UnpackYCbCr(pix []byte, w, h int, r image.YCbCrSubsampleRatio) *image.YCbCr {
+	cw, ch, _ := proto.ChromaSize(w, h, r)
+	n, c := w*h, cw*ch
+	return &image.YCbCr{Y: pix[:n:n], Cb: pix[n : n+c : n+c], Cr: pix[n+c : n+2*c : n+2*c],
+		YStride: w, CStride: cw, SubsampleRatio: r, Rect: image.Rect(0, 0, w, h)}
 }
 
 // toNRGBA returns img as *image.NRGBA with its origin at (0,0), converting only if needed.

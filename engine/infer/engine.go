@@ -13,9 +13,11 @@ type Timings struct {
 	Decode, Preprocess, Inference, Postprocess time.Duration
 }
 
-// Result is an upright decoded image and the model's mask at the same size.
+// Result is an upright decoded image and the model's mask at the same size. The image is
+// Image, or YCbCr when CutImage was given a JPEG's Y′CbCr (then Image is nil).
 type Result struct {
 	Image   *image.NRGBA
+	YCbCr   *image.YCbCr
 	Mask    *image.Gray
 	Timings Timings
 }
@@ -57,8 +59,8 @@ func (e *Engine) Cut(data []byte) (*Result, error) {
 	return r, nil
 }
 
-// CutImage runs the model on an already decoded, upright image.
-func (e *Engine) CutImage(img *image.NRGBA) (*Result, error) {
+// CutImage runs the model on an already decoded, upright image (as DecodeImage returns).
+func (e *Engine) CutImage(img image.Image) (*Result, error) {
 	var t Timings
 	t0 := time.Now()
 	in := e.inputs.Get().(*[]float32)
@@ -73,9 +75,19 @@ func (e *Engine) CutImage(img *image.NRGBA) (*Result, error) {
 	}
 	t2 := time.Now()
 	t.Inference = run
-	mask := Mask(*out, e.Session.Side(), img.Rect.Dx(), img.Rect.Dy())
+	b := img.Bounds()
+	mask := Mask(*out, e.Session.Side(), b.Dx(), b.Dy())
 	t.Postprocess = time.Since(t2)
-	return &Result{Image: img, Mask: mask, Timings: t}, nil
+	r := &Result{Mask: mask, Timings: t}
+	switch m := img.(type) {
+	case *image.YCbCr:
+		r.YCbCr = m
+	case *image.NRGBA:
+		r.Image = m
+	default:
+		r.Image = toNRGBA(img)
+	}
+	return r, nil
 }
 
 // Close releases the session.

@@ -8,8 +8,21 @@ import (
 
 // Preprocess resizes img's colours to the model's square input (antialiased, see resizeRGB)
 // and writes them, normalised as the model was trained ((x/scale − mean) / std per channel),
-// into dst as NCHW float32. dst must hold 3·S·S values.
-func Preprocess(img *image.NRGBA, m *models.Model, dst []float32) {
+// into dst as NCHW float32. dst must hold 3·S·S values. img is read in place when it is an
+// *image.NRGBA or an *image.YCbCr with its origin at (0,0), and converted otherwise.
+func Preprocess(img image.Image, m *models.Model, dst []float32) {
+	switch y := img.(type) {
+	case *image.NRGBA:
+		if y.Rect.Min != (image.Point{}) {
+			img = toNRGBA(y)
+		}
+	case *image.YCbCr:
+		if _, _, ok := chroma(y); !ok || y.Rect.Min != (image.Point{}) {
+			img = toNRGBA(y)
+		}
+	default:
+		img = toNRGBA(img)
+	}
 	s := m.InputSize
 	plane := s * s
 	resizeRGB(img, s, dst[:3*plane])

@@ -1,7 +1,9 @@
 package infer
 
 import (
+	"fmt"
 	"image"
+	"image/color"
 	"math"
 )
 
@@ -10,18 +12,26 @@ import (
 // area averaging) while the image is at least twice the target, then a separable triangle
 // filter whose support widens with the remaining scale. Geometry is exact: pixel centres
 // map to pixel centres. The three planes go to dst (3·s·s).
-func resizeRGB(img *image.NRGBA, s int, dst []float32) {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
+func resizeRGB(img image.Image, s int, dst []float32) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	rowOf := rgbaRows(img)
 	kx, ky := max(1, w/s), max(1, h/s)
 	bw, bh := (w+kx-1)/kx, (h+ky-1)/ky // the last box in a row or column may be narrower
-	box := make([]float32, bw*bh*3)
+	xw := triangleWeights(w, kx, s)
+	yw := triangleWeights(h, ky, s)
+	// Each row of boxes is filtered horizontally as soon as it is made, so only the s-wide
+	// intermediate (s×bh) is kept, never the box-reduced image itself.
+	mid := make([]float32, s*bh*3)
 	rows(bh, func(lo, hi int) {
 		acc := make([]uint32, bw*3)
+		src := make([]float32, bw*3)
+		scratch := make([]uint8, 4*w)
 		for by := lo; by < hi; by++ {
 			clear(acc)
 			y0, y1 := by*ky, min((by+1)*ky, h)
 			for y := y0; y < y1; y++ {
-				row := img.Pix[y*img.Stride : y*img.Stride+4*w]
+				row := rowOf(y, scratch)
 				for x, bx := 0, 0; bx < bw; bx++ {
 					var r, g, b uint32
 					for end := min(x+kx, w); x < end; x++ {
@@ -34,22 +44,13 @@ func resizeRGB(img *image.NRGBA, s int, dst []float32) {
 					acc[3*bx+2] += b
 				}
 			}
-			out := box[by*bw*3 : (by+1)*bw*3]
 			for bx := 0; bx < bw; bx++ {
 				n := float32((min((bx+1)*kx, w) - bx*kx) * (y1 - y0))
-				out[3*bx] = float32(acc[3*bx]) / n
-				out[3*bx+1] = float32(acc[3*bx+1]) / n
-				out[3*bx+2] = float32(acc[3*bx+2]) / n
+				src[3*bx] = float32(acc[3*bx]) / n
+				src[3*bx+1] = float32(acc[3*bx+1]) / n
+				src[3*bx+2] = float32(acc[3*bx+2]) / n
 			}
-		}
-	})
-	xw := triangleWeights(w, kx, s)
-	yw := triangleWeights(h, ky, s)
-	mid := make([]float32, s*bh*3) // s wide, bh tall
-	rows(bh, func(lo, hi int) {
-		for y := lo; y < hi; y++ {
-			src := box[y*bw*3 : (y+1)*bw*3]
-			out := mid[y*s*3 : (y+1)*s*3]
+			out := mid[by*s*3 : (by+1)*s*3]
 			for x, t := range xw {
 				var r, g, b float32
 				for k, wt := range t.w {
@@ -78,6 +79,30 @@ func resizeRGB(img *image.NRGBA, s int, dst []float32) {
 			}
 		}
 	})
+}
+
+// rgbaRows returns a function giving row y of img as 8-bit RGBA (4 bytes a pixel, alpha not
+// read): NRGBA rows are returned in place, Y′CbCr rows are converted into scratch (4·width
+// bytes) exactly as image/color converts them. img is an *image.NRGBA or an *image.YCbCr with
+// its origin at (0,0).
+func rgbaRows(img image.Image) func(y int, scratch []uint8) []uint8 {
+	switch m := img.(type) {
+	case *image.NRGBA:
+		w := m.Rect.Dx()
+		return func(y int, _ []uint8) []uint8 { return m.Pix[y*m.Stride : y*m.Stride+4*w] }
+	case *image.YCbCr:
+		w := m.Rect.Dx()
+		return func(y int, scratch []uint8) []uint8 {
+			yy := m.Y[y*m.YStride : y*m.YStride+w]
+			for x, l := range yy {
+				ci := m.COffset(x, y)
+				r, g, b := color.YCbCrToRGB(l, m.Cb[ci], m.Cr[ci])
+				scratch[4*x], scratch[4*x+1], scratch[4*x+2] = r, g, b
+			}
+			return scratch
+		}
+	}
+	panic(fmt.Sprintf("infer: resize of %T", img))
 }
 
 type taps struct {

@@ -80,7 +80,7 @@ func runJob(e *Engine, j *proto.Job, hooks bool) any {
 		return &proto.Error{ID: j.ID, Kind: proto.KindInvalid, Message: err.Error()}
 	}
 	t0 := time.Now()
-	img, err := Decode(j.Data)
+	img, err := DecodeImage(j.Data)
 	if err != nil {
 		return &proto.Error{ID: j.ID, Kind: proto.KindInvalid, Message: j.Name + ": " + err.Error()}
 	}
@@ -90,10 +90,19 @@ func runJob(e *Engine, j *proto.Job, hooks bool) any {
 	if err != nil {
 		return &proto.Error{ID: j.ID, Kind: proto.KindInternal, Message: j.Name + ": " + err.Error()}
 	}
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	return &proto.Result{ID: j.ID, Width: uint32(w), Height: uint32(h),
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	res := &proto.Result{ID: j.ID, Width: uint32(w), Height: uint32(h),
 		Decode: decode, Preprocess: r.Timings.Preprocess, Inference: r.Timings.Inference, Postprocess: r.Timings.Postprocess,
-		Pix: r.Image.Pix[:4*w*h], Mask: r.Mask.Pix[:w*h]}
+		Mask: r.Mask.Pix[:w*h]}
+	if r.YCbCr != nil {
+		// A JPEG stays in Y′CbCr on the way back: 1.5 bytes a pixel (4:2:0) instead of 4.
+		res.Format = proto.FormatYCbCr + uint8(r.YCbCr.SubsampleRatio)
+		res.PixParts = YCbCrPlanes(r.YCbCr)
+	} else {
+		res.Pix = r.Image.Pix[:4*w*h]
+	}
+	return res
 }
 
 // runHook performs a test-only misbehaviour; it returns a message to report, or "" to go on.

@@ -38,8 +38,11 @@ type Model struct {
 	Mean        [3]float32 `toml:"mean"`
 	Std         [3]float32 `toml:"std"`
 	Scale       Scale      `toml:"scale"`
-	InstalledBy string     `toml:"installed_by"`
-	Licence     string     `toml:"licence"`
+	// Graph is ONNX Runtime's graph optimisation level for this model: "all" (the default)
+	// or "extended" (no layout transformations: less memory for some models).
+	Graph       string `toml:"graph"`
+	InstalledBy string `toml:"installed_by"`
+	Licence     string `toml:"licence"`
 
 	// Path is the model file's absolute path, filled in by Load.
 	Path string `toml:"-"`
@@ -137,6 +140,8 @@ func (e *Model) check() error {
 		return fmt.Errorf("input_size %d is out of range 16..4096", e.InputSize)
 	case e.Scale != Scale255 && e.Scale != ScaleMax:
 		return fmt.Errorf("scale %q must be \"255\" or \"max\"", e.Scale)
+	case e.Graph != "" && e.Graph != "all" && e.Graph != "extended":
+		return fmt.Errorf("graph %q must be \"all\" or \"extended\"", e.Graph)
 	}
 	for c, s := range e.Std {
 		if s <= 0 {

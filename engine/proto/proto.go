@@ -4,12 +4,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"time"
 )
 
 // Version is the protocol version; both sides must agree.
-const Version = 1
+const Version = 2
 
 // MaxFrame caps a frame's length: a 100-megapixel result (RGBA plus mask) fits.
 const MaxFrame = 600 << 20
@@ -58,8 +59,54 @@ type Result struct {
 	Preprocess    time.Duration
 	Inference     time.Duration
 	Postprocess   time.Duration
-	Pix           []byte // NRGBA, 4·W·H
-	Mask          []byte // W·H
+	// Format says how Pix holds the colours: FormatNRGBA (4·W·H bytes) or, for JPEG's
+	// colour model, FormatYCbCr+ratio: the Y plane (W·H), then Cb and Cr, each ChromaSize.
+	Format uint8
+	Pix    []byte
+	// PixParts, when set, is written in place of Pix: the parts one after another (so an
+	// engine can send its image planes without joining them). Read always fills Pix.
+	PixParts [][]byte
+	Mask     []byte // W·H
+}
+
+// The pixel formats of a Result.
+const (
+	FormatNRGBA = 0
+	// FormatYCbCr + r is Y′CbCr with image.YCbCrSubsampleRatio r (444 … 410).
+	FormatYCbCr = 1
+)
+
+// ChromaSize is the width and height of each chroma plane of a w×h Y′CbCr image with
+// subsample ratio r (as image.NewYCbCr lays them out for a rectangle at the origin).
+func ChromaSize(w, h int, r image.YCbCrSubsampleRatio) (cw, ch int, ok bool) {
+	switch r {
+	case image.YCbCrSubsampleRatio444:
+		return w, h, true
+	case image.YCbCrSubsampleRatio422:
+		return (w + 1) / 2, h, true
+	case image.YCbCrSubsampleRatio420:
+		return (w + 1) / 2, (h + 1) / 2, true
+	case image.YCbCrSubsampleRatio440:
+		return w, (h + 1) / 2, true
+	case image.YCbCrSubsampleRatio411:
+		return (w + 3) / 4, h, true
+	case image.YCbCrSubsampleRatio410:
+		return (w + 3) / 4, (h + 1) / 2, true
+	}
+	return 0, 0, false
+}
+
+// PixBytes is how many bytes Pix holds for a w×h result in format f (false: no such format).
+func PixBytes(w, h uint32, f uint8) (uint64, bool) {
+	px := uint64(w) * uint64(h)
+	if f == FormatNRGBA {
+		return 4 * px, true
+	}
+	cw, ch, ok := ChromaSize(int(w), int(h), image.YCbCrSubsampleRatio(f-FormatYCbCr))
+	if !ok {
+		return 0, false
+	}
+	return px + 2*uint64(cw)*uint64(ch), true
 }
 
 // ErrorKind classifies an engine-side failure.
@@ -115,7 +162,12 @@ func Write(w io.Writer, msg any) error {
 		for _, d := range []time.Duration{m.Decode, m.Preprocess, m.Inference, m.Postprocess} {
 			e.u64(uint64(d))
 		}
-		e.blob(m.Pix)
+		e.u8(m.Format)
+		if m.PixParts != nil {
+			e.blob(m.PixParts...)
+		} else {
+			e.blob(m.Pix)
+		}
 		e.blob(m.Mask)
 	case *Error:
 		e.u8(uint8(TypeError))
@@ -160,10 +212,14 @@ func (e *enc) str(s string) {
 	e.u32(uint32(len(s)))
 	e.head = append(e.head, s...)
 }
-func (e *enc) blob(b []byte) {
-	e.u32(uint32(len(b)))
-	e.blobs = append(e.blobs, b)
-	e.tail += len(b)
+func (e *enc) blob(parts ...[]byte) {
+	n := 0
+	for _, b := range parts {
+		n += len(b)
+	}
+	e.u32(uint32(n))
+	e.blobs = append(e.blobs, parts...)
+	e.tail += n
 }
 
 // Read reads and decodes one frame. io.EOF means the stream ended cleanly between frames;
@@ -208,14 +264,19 @@ func Decode(body []byte) (*Frame, error) {
 	case TypeResult:
 		r := &Result{ID: d.u64(), Width: d.u32(), Height: d.u32()}
 		r.Decode, r.Preprocess, r.Inference, r.Postprocess = d.dur(), d.dur(), d.dur(), d.dur()
+		r.Format = d.u8()
 		// Blob lengths come first, their bytes after every fixed field (see enc).
 		nPix, nMask := d.u32(), d.u32()
 		r.Pix = d.take(uint64(nPix))
 		r.Mask = d.take(uint64(nMask))
 		if d.err == nil {
 			px := uint64(r.Width) * uint64(r.Height)
-			if r.Width == 0 || r.Height == 0 || uint64(len(r.Pix)) != 4*px || uint64(len(r.Mask)) != px {
-				d.fail(fmt.Sprintf("result of %d×%d carries %d pixel and %d mask bytes", r.Width, r.Height, len(r.Pix), len(r.Mask)))
+			want, ok := PixBytes(r.Width, r.Height, r.Format)
+			switch {
+			case !ok:
+				d.fail(fmt.Sprintf("unknown pixel format %d", r.Format))
+			case r.Width == 0 || r.Height == 0 || uint64(len(r.Pix)) != want || uint64(len(r.Mask)) != px:
+				d.fail(fmt.Sprintf("result of %d×%d in format %d carries %d pixel and %d mask bytes", r.Width, r.Height, r.Format, len(r.Pix), len(r.Mask)))
 			}
 		}
 		f.Result = r

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"image"
 	"io"
 	"reflect"
 	"testing"
@@ -16,6 +17,9 @@ var samples = []any{
 	&Job{ID: 8, Name: "", Hook: "hang", Data: []byte{}},
 	&Result{ID: 7, Width: 2, Height: 1, Decode: time.Millisecond, Inference: time.Second,
 		Pix: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Mask: []byte{0, 255}},
+	// 3×3 Y′CbCr 4:2:0: 9 luma bytes and 2×2 bytes for each chroma plane.
+	&Result{ID: 8, Width: 3, Height: 3, Format: FormatYCbCr + uint8(image.YCbCrSubsampleRatio420),
+		Pix: bytes.Repeat([]byte{9}, 9+2*4), Mask: make([]byte, 9)},
 	&Error{ID: 9, Kind: KindInvalid, Message: "refused: x.png is empty"},
 }
 
@@ -72,8 +76,13 @@ func malformed(t testing.TB) map[string][]byte {
 	binary.BigEndian.PutUint32(lie[1+8:], 100000) // width no longer matches the pixel bytes
 	trailing := append(append([]byte{}, body...), 0)
 	huge := append([]byte{}, body...)
-	binary.BigEndian.PutUint32(huge[1+8+4+4+32:], 0xFFFFFFF0) // pixel blob length past the end
-	badKind := append([]byte{}, encode(t, samples[4])[4:]...)
+	binary.BigEndian.PutUint32(huge[1+8+4+4+32+1:], 0xFFFFFFF0) // pixel blob length past the end
+	badFormat := append([]byte{}, body...)
+	badFormat[1+8+4+4+32] = 42 // no such pixel format
+	ycc := encode(t, samples[4])[4:]
+	wrongRatio := append([]byte{}, ycc...)
+	wrongRatio[1+8+4+4+32] = FormatYCbCr + uint8(image.YCbCrSubsampleRatio444) // 3×3 4:4:4 needs 27 bytes, not 17
+	badKind := append([]byte{}, encode(t, samples[5])[4:]...)
 	badKind[9] = 77
 	return map[string][]byte{
 		"zero length":    {0, 0, 0, 0},
@@ -85,6 +94,8 @@ func malformed(t testing.TB) map[string][]byte {
 		"trailing bytes": withLen(trailing),
 		"blob past end":  withLen(huge),
 		"bad error kind": withLen(badKind),
+		"bad format":     withLen(badFormat),
+		"wrong ratio":    withLen(wrongRatio),
 	}
 }
 

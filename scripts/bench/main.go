@@ -20,26 +20,43 @@ import (
 	"github.com/disintegration/imaging"
 
 	"cutout/app"
-	"cutout/engine/infer"
 	"cutout/engine/matte"
 	"cutout/engine/validate"
+	"cutout/scripts/internal/benchkit"
 )
 
 func main() {
 	model := flag.String("model", "", "model name (default: the manifest's default)")
 	n12 := flag.Int("n12", 6, "how many 12 MP images to run")
 	bareRuns := flag.Int("bare", 4, "how many bare session.Run calls to time")
-	bareOnly := flag.Bool("bare-only", false, "internal: time the bare session in this process and print ms")
+	bareOnly := flag.Bool("bare-only", false, "internal: time the bare session in this process and print ns")
+	tune := flag.String("tune", "", "internal: session settings for -bare-only (see sweep.go)")
+	sweepFlag := flag.Bool("sweep", false, "time the bare model under each ONNX Runtime setting in sweep.go, one process each")
+	profile := flag.Bool("profile", false, "profile the bare model with ONNX Runtime's profiler and print the costliest operators")
 	samples := flag.String("samples", "assets/samples", "folder of sample photos")
 	bin := flag.String("bin", "bin/cutout", "the cutout binary, run as the engine")
 	flag.Parse()
 	if *bareOnly {
-		d, err := bareRun(*model, *bareRuns)
+		d, err := bareRun(*model, *bareRuns, *tune)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		fmt.Println(d.Nanoseconds())
+		fmt.Println(d.Nanoseconds(), benchkit.PeakRSS())
+		return
+	}
+	if *sweepFlag {
+		if err := sweep(*model, *bareRuns); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *profile {
+		if err := profileModel(*model); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if err := run(*bin, *model, *samples, *n12, *bareRuns); err != nil {
@@ -75,7 +92,7 @@ func run(bin, model, samples string, n12, bareRuns int) error {
 	if err != nil {
 		return fmt.Errorf("bare run: %w", err)
 	}
-	ns, err := strconv.ParseInt(strings.TrimSpace(string(outb)), 10, 64)
+	ns, err := strconv.ParseInt(strings.Fields(string(outb) + " x")[0], 10, 64)
 	if err != nil {
 		return fmt.Errorf("bare run printed %q", outb)
 	}
@@ -129,34 +146,14 @@ func make12MP(samples []string, dir string, n int) ([]string, error) {
 	return out, nil
 }
 
-func bareRun(model string, runs int) (time.Duration, error) {
-	if err := infer.Init(""); err != nil {
-		return 0, err
-	}
-	m, data, err := app.EngineConfig{Model: model}.LoadModel()
+// bareRun times session.Run alone with the settings of sweep.go's tuning named tune ("" =
+// Cutout's own).
+func bareRun(model string, runs int, tune string) (time.Duration, error) {
+	t, err := findTuning(tune)
 	if err != nil {
 		return 0, err
 	}
-	s, err := infer.NewSession(m, data, infer.SessionOptions{})
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	n := s.Side() * s.Side()
-	in, out := make([]float32, 3*n), make([]float32, n)
-	for i := range in {
-		in[i] = float32(i%255)/255 - 0.5
-	}
-	if err := s.Run(in, out); err != nil { // warm-up
-		return 0, err
-	}
-	t := time.Now()
-	for i := 0; i < runs; i++ {
-		if err := s.Run(in, out); err != nil {
-			return 0, err
-		}
-	}
-	return time.Since(t) / time.Duration(runs), nil
+	return benchkit.BareRun(model, runs, t.concurrent, t.threads, t.apply)
 }
 
 func pipeline(eng app.Engine, name string, files []string, out string, bare time.Duration) error {

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"cutout/app"
+	"cutout/engine/infer"
+)
+
+// A tuning is one ONNX Runtime setting tried by `make bench ARGS=-sweep` against Cutout's own
+// (the first entry).
+type tuning struct {
+	name       string
+	threads    int // intra-op threads (0: one per core)
+	concurrent int // runs in flight at once on the one session (0/1: serialised, as Cutout runs)
+	apply      func(*ort.SessionOptions) error
+}
+
+func config(kv ...string) func(*ort.SessionOptions) error {
+	return func(so *ort.SessionOptions) error {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if err := so.AddSessionConfigEntry(kv[i], kv[i+1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+var tunings = []tuning{
+	{name: "cutout"},
+	{name: "threads=1", threads: 1},
+	{name: "threads=1, 2 runs at once", threads: 1, concurrent: 2},
+	{name: "threads=2, 2 runs at once", concurrent: 2},
+	{name: "no spinning", apply: config("session.intra_op.allow_spinning", "0")},
+	{name: "denormals as zero", apply: config("session.set_denormal_as_zero", "1")},
+	{name: "no pre-packing", apply: config("session.disable_prepacking", "1")},
+	{name: "graph: extended", apply: func(so *ort.SessionOptions) error {
+		return so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableExtended)
+	}},
+	{name: "graph: basic", apply: func(so *ort.SessionOptions) error {
+		return so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableBasic)
+	}},
+	{name: "memory patterns on", apply: func(so *ort.SessionOptions) error { return so.SetMemPattern(true) }},
+	{name: "arena off", apply: func(so *ort.SessionOptions) error { return so.SetCpuMemArena(false) }},
+	{name: "parallel executor, 2 inter-op", apply: func(so *ort.SessionOptions) error {
+		if err := so.SetExecutionMode(ort.ExecutionModeParallel); err != nil {
+			return err
+		}
+		return so.SetInterOpNumThreads(2)
+	}},
+}
+
+func findTuning(name string) (tuning, error) {
+	if name == "" {
+		return tuning{}, nil
+	}
+	for _, t := range tunings {
+		if t.name == name {
+			return t, nil
+		}
+	}
+	return tuning{}, fmt.Errorf("no tuning named %q", name)
+}
+
+// sweep times the bare model under every tuning, each in a fresh process (so that its peak
+// RSS is its own), and prints time and memory as ratios to Cutout's settings.
+func sweep(model string, runs int) error {
+	fmt.Printf("ONNX Runtime settings, bare session.Run, %d runs after a warm-up, one process each (%d cores)\n", runs, runtime.NumCPU())
+	fmt.Printf("%-32s %10s %8s %9s %8s\n", "setting", "ms/image", "×time", "peak MB", "×memory")
+	var base0, rss0 float64
+	for i, t := range tunings {
+		out, err := exec.Command(os.Args[0], "-bare-only", "-model", model, "-bare", strconv.Itoa(runs), "-tune", t.name).Output()
+		if err != nil {
+			fmt.Printf("%-32s failed: %v\n", t.name, err)
+			continue
+		}
+		f := strings.Fields(string(out))
+		if len(f) != 2 {
+			return fmt.Errorf("%s: printed %q", t.name, out)
+		}
+		ns, _ := strconv.ParseFloat(f[0], 64)
+		rss, _ := strconv.ParseFloat(f[1], 64)
+		if i == 0 {
+			base0, rss0 = ns, rss
+		}
+		fmt.Printf("%-32s %10.0f %8.2f %9.0f %8.2f\n", t.name, ns/1e6, ns/base0, rss/1e6, rss/rss0)
+	}
+	return nil
+}
+
+// profileModel runs the model a few times under ONNX Runtime's profiler and prints where the
+// time goes, by operator type.
+func profileModel(model string) error {
+	if err := infer.Init(""); err != nil {
+		return err
+	}
+	m, data, err := app.EngineConfig{Model: model}.LoadModel()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "cutout-profile-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	s, err := infer.NewSession(m, data, infer.SessionOptions{Tune: func(so *ort.SessionOptions) error {
+		return so.EnableProfiling(filepath.Join(dir, "ort"))
+	}})
+	if err != nil {
+		return err
+	}
+	n := s.Side() * s.Side()
+	in, out := make([]float32, 3*n), make([]float32, n)
+	for i := range in {
+		in[i] = float32(i%255)/255 - 0.5
+	}
+	const runs = 3
+	for i := 0; i < runs; i++ {
+		if err := s.Run(in, out); err != nil {
+			return err
+		}
+	}
+	s.Close() // writes the profile
+	files, _ := filepath.Glob(filepath.Join(dir, "ort*.json"))
+	if len(files) == 0 {
+		return fmt.Errorf("ONNX Runtime wrote no profile")
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	var events []struct {
+		Cat  string `json:"cat"`
+		Name string `json:"name"`
+		Dur  int64  `json:"dur"`
+		Args struct {
+			OpName string `json:"op_name"`
+		} `json:"args"`
+	}
+	if err := json.Unmarshal(raw, &events); err != nil {
+		return err
+	}
+	byOp := map[string]int64{}
+	count := map[string]int{}
+	var total int64
+	for _, e := range events {
+		if e.Cat != "Node" || !strings.HasSuffix(e.Name, "_kernel_time") {
+			continue
+		}
+		byOp[e.Args.OpName] += e.Dur
+		count[e.Args.OpName]++
+		total += e.Dur
+	}
+	ops := make([]string, 0, len(byOp))
+	for op := range byOp {
+		ops = append(ops, op)
+	}
+	sort.Slice(ops, func(i, j int) bool { return byOp[ops[i]] > byOp[ops[j]] })
+	fmt.Printf("model %s, %d runs profiled: %.0f ms of kernels per run\n", m.Name, runs, float64(total)/1e3/runs)
+	fmt.Printf("%-28s %8s %7s %6s\n", "operator", "ms/run", "share", "nodes")
+	for _, op := range ops {
+		fmt.Printf("%-28s %8.1f %6.1f%% %6d\n", op, float64(byOp[op])/1e3/runs, 100*float64(byOp[op])/float64(total), count[op]/runs)
+	}
+	return nil
+}

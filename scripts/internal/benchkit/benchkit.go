@@ -1,0 +1,141 @@
+// Package benchkit holds what the benchmark commands share: timing the bare model in a
+// process of its own, and reading resident memory from /proc.
+package benchkit
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"cutout/app"
+	"cutout/engine/infer"
+)
+
+// BareRun times session.Run alone, averaged over runs after one warm-up run, with
+// concurrent runs in flight on the one session (1: serialised, as Cutout runs). threads and
+// tune are passed to the session (0 and nil: Cutout's own settings).
+func BareRun(model string, runs, concurrent, threads int, tune func(*ort.SessionOptions) error) (time.Duration, error) {
+	if err := infer.Init(""); err != nil {
+		return 0, err
+	}
+	m, data, err := app.EngineConfig{Model: model}.LoadModel()
+	if err != nil {
+		return 0, err
+	}
+	s, err := infer.NewSession(m, data, infer.SessionOptions{Threads: threads, Tune: tune})
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	n := s.Side() * s.Side()
+	conc := max(1, concurrent)
+	ins, outs := make([][]float32, conc), make([][]float32, conc)
+	for k := range ins {
+		ins[k], outs[k] = make([]float32, 3*n), make([]float32, n)
+		for i := range ins[k] {
+			ins[k][i] = float32(i%255)/255 - 0.5
+		}
+	}
+	if err := s.Run(ins[0], outs[0]); err != nil { // warm-up
+		return 0, err
+	}
+	start := time.Now()
+	errs := make(chan error, conc)
+	for k := 0; k < conc; k++ {
+		go func() {
+			for i := k; i < runs; i += conc {
+				if err := s.RunConcurrent(ins[k], outs[k]); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for k := 0; k < conc; k++ {
+		if err := <-errs; err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start) / time.Duration(runs), nil
+}
+
+// PeakRSS is this process's high-water resident memory in bytes (VmHWM).
+func PeakRSS() int64 { return statusKB(os.Getpid(), "VmHWM:") }
+
+func statusKB(pid int, key string) int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, key); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// Proc is one process of a tree: its command name and resident memory in bytes.
+type Proc struct {
+	PID  int
+	Name string
+	RSS  int64
+}
+
+// Tree lists root and all its descendants with their current resident memory.
+func Tree(root int) []Proc {
+	children := map[int][]int{}
+	info := map[int]Proc{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + d.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		p := Proc{PID: pid}
+		var ppid int
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "Name:"); ok {
+				p.Name = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+				ppid, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				p.RSS = kb << 10
+			}
+		}
+		info[pid] = p
+		children[ppid] = append(children[ppid], pid)
+	}
+	var out []Proc
+	stack := []int{root}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if pr, ok := info[p]; ok {
+			out = append(out, pr)
+		}
+		stack = append(stack, children[p]...)
+	}
+	return out
+}
+
+// TreeRSS sums the resident memory of root and its descendants.
+func TreeRSS(root int) int64 {
+	var sum int64
+	for _, p := range Tree(root) {
+		sum += p.RSS
+	}
+	return sum
+}
