@@ -4,7 +4,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 )
+
+// gcPercent is the garbage collector's heap growth both processes run with. Cutout's heap is
+// nearly all pixel buffers, which hold no pointers, so collecting more often costs little,
+// while Go's default (the heap may double before a collection) let a batch of 24 MP photos
+// hold several dead copies. Measured with make bench-peer, 12 MP / 24 MP batches: process
+// tree peak 1373 → 1241 MB and 1653 → 1407 MB at 100 → 25, throughput within the run's noise.
+const gcPercent = 25
+
+// tuneGC applies gcPercent unless the user set GOGC.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+}
 
 // Version is Cutout's version, printed by `cutout version`.
 const Version = "0.1.0"
@@ -25,6 +40,7 @@ Run "cutout help remove" or "cutout help watch" for their flags.
 // Main runs a subcommand and returns the process exit code: 0 success, 1 some work failed,
 // 2 bad usage.
 func Main(args []string, stdout, stderr io.Writer) int {
+	tuneGC()
 	if len(args) == 0 {
 		return runGUI()
 	}
