@@ -26,6 +26,13 @@ type displayCopy struct {
 	scale float64
 }
 
+// DisplayCopy is the reduced image and mask the preview works on, made as the window makes
+// it when a photo's cut-out arrives (benchmarks time drop-to-preview with it).
+func DisplayCopy(img *image.NRGBA, mask *image.Gray) (*image.NRGBA, *image.Gray) {
+	d := newDisplayCopy(img, mask, displaySide)
+	return d.img, d.mask
+}
+
 // newDisplayCopy reduces img and mask so that the longer side is at most side pixels.
 func newDisplayCopy(img *image.NRGBA, mask *image.Gray, side int) displayCopy {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
@@ -106,36 +113,107 @@ func areaWeights(m, n int) [][]span {
 	return out
 }
 
-// areaResize is a separable box-filter resize of interleaved 8-bit pixels (ch channels),
-// horizontal pass then vertical, rows in parallel.
+// areaResize is a separable box-filter resize of interleaved 8-bit pixels (ch channels). Each
+// destination row is made on its own (rows in parallel): the source rows it covers are
+// filtered horizontally and summed with their vertical weights straight into it, so no
+// full-height intermediate is kept.
 func areaResize(src []uint8, sw, sh int, dst []uint8, dw, dh, ch int) {
+	if k := min(sw/dw, sh/dh); k >= 2 {
+		// Average k×k blocks first (integer sums, a fraction of the cost), then finish the
+		// remaining, less than twofold reduction with the area filter.
+		src, sw, sh = boxReduce(src, sw, sh, ch, k)
+	}
 	xs, ys := areaWeights(sw, dw), areaWeights(sh, dh)
-	mid := make([]float32, dw*sh*ch)
-	parallelRows(sh, func(y int) {
-		row, out := src[y*sw*ch:], mid[y*dw*ch:]
-		for x, sp := range xs {
-			for c := 0; c < ch; c++ {
-				var s float32
-				for _, p := range sp {
-					s += float32(row[p.i*ch+c]) * p.w
-				}
-				out[x*ch+c] = s
-			}
-		}
-	})
 	parallelRows(dh, func(y int) {
-		out := dst[y*dw*ch : (y+1)*dw*ch]
 		acc := make([]float32, dw*ch)
-		for _, p := range ys[y] {
-			row := mid[p.i*dw*ch : (p.i+1)*dw*ch]
-			for i, v := range row {
-				acc[i] += v * p.w
+		for _, v := range ys[y] {
+			row := src[v.i*sw*ch : (v.i+1)*sw*ch]
+			switch ch {
+			case 4:
+				for x, sp := range xs {
+					var r, g, b, a float32
+					for _, p := range sp {
+						px := row[4*p.i : 4*p.i+4 : 4*p.i+4]
+						r += float32(px[0]) * p.w
+						g += float32(px[1]) * p.w
+						b += float32(px[2]) * p.w
+						a += float32(px[3]) * p.w
+					}
+					o := acc[4*x : 4*x+4 : 4*x+4]
+					o[0] += r * v.w
+					o[1] += g * v.w
+					o[2] += b * v.w
+					o[3] += a * v.w
+				}
+			default:
+				for x, sp := range xs {
+					for c := 0; c < ch; c++ {
+						var s float32
+						for _, p := range sp {
+							s += float32(row[p.i*ch+c]) * p.w
+						}
+						acc[x*ch+c] += s * v.w
+					}
+				}
 			}
 		}
+		out := dst[y*dw*ch : (y+1)*dw*ch]
 		for i, v := range acc {
 			out[i] = uint8(min(255, max(0, v+0.5)))
 		}
 	})
+}
+
+// boxReduce averages k×k blocks of interleaved 8-bit pixels (ch channels); the last block of
+// a row or column may be narrower.
+func boxReduce(src []uint8, sw, sh, ch, k int) ([]uint8, int, int) {
+	bw, bh := (sw+k-1)/k, (sh+k-1)/k
+	out := make([]uint8, bw*bh*ch)
+	parallelRows(bh, func(by int) {
+		acc := make([]uint32, bw*ch)
+		y0, y1 := by*k, min((by+1)*k, sh)
+		for y := y0; y < y1; y++ {
+			row := src[y*sw*ch : (y+1)*sw*ch]
+			for bx := 0; bx < bw; bx++ {
+				seg := row[bx*k*ch : min((bx+1)*k, sw)*ch]
+				if ch == 4 {
+					var r, g, b, a uint32
+					for i := 0; i+3 < len(seg); i += 4 {
+						r += uint32(seg[i])
+						g += uint32(seg[i+1])
+						b += uint32(seg[i+2])
+						a += uint32(seg[i+3])
+					}
+					o := acc[4*bx : 4*bx+4 : 4*bx+4]
+					o[0] += r
+					o[1] += g
+					o[2] += b
+					o[3] += a
+					continue
+				}
+				if ch == 1 {
+					var sum uint32
+					for _, v := range seg {
+						sum += uint32(v)
+					}
+					acc[bx] += sum
+					continue
+				}
+				a := acc[bx*ch : (bx+1)*ch]
+				for i, v := range seg {
+					a[i%ch] += uint32(v)
+				}
+			}
+		}
+		o := out[by*bw*ch : (by+1)*bw*ch]
+		for bx := 0; bx < bw; bx++ {
+			n := uint32((min((bx+1)*k, sw) - bx*k) * (y1 - y0))
+			for c := 0; c < ch; c++ {
+				o[bx*ch+c] = uint8((acc[bx*ch+c] + n/2) / n)
+			}
+		}
+	})
+	return out, bw, bh
 }
 
 // parallelRows runs f for every row in [0, n) on a few goroutines.
