@@ -74,6 +74,16 @@ func readModel(path string, want int64) ([]byte, int64, error) {
 	if fi.Size() > maxModelBytes || (want >= 0 && fi.Size() != want) {
 		return nil, fi.Size(), nil
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxModelBytes))
-	return data, int64(len(data)), err
+	// One buffer of the file's size (reading into a growing one copied it over and over and
+	// left twice the model in memory), then a check that the file did not grow meanwhile.
+	data := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, data)
+	if err != nil {
+		return nil, int64(n), err
+	}
+	var one [1]byte
+	if m, _ := f.Read(one[:]); m > 0 {
+		return nil, fi.Size() + 1, nil // changed while read: the size check refuses it
+	}
+	return data, int64(n), nil
 }
