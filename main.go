@@ -5,6 +5,8 @@ package main
 import (
 	"os"
 
+	_ "cutout/internal/localefix" // before Fyne reads the locale
+
 	"cutout/app"
 )
 

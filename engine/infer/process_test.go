@@ -1,7 +1,9 @@
 package infer
 
 import (
+	"bytes"
 	"image"
+	"image/jpeg"
 	"math"
 	"testing"
 
@@ -141,4 +143,34 @@ func TestResizeGeometry(t *testing.T) {
 	if sum := row[511] + row[512]; math.Abs(float64(sum)-255) > 8 {
 		t.Fatalf("edge columns %v + %v = %v, want 255 (edge centred)", row[511], row[512], sum)
 	}
+}
+
+// BenchmarkDecode12MP: a 12 MP JPEG decoded as the engine keeps it (Y′CbCr) and converted
+// to NRGBA as well (what the app does with it, and what the engine did before).
+func BenchmarkDecode12MP(b *testing.B) {
+	img := image.NewNRGBA(image.Rect(0, 0, 4000, 3000))
+	for y := 0; y < 3000; y++ {
+		for x := 0; x < 4000; x++ {
+			copy(img.Pix[img.PixOffset(x, y):], []uint8{uint8(x / 16), uint8(y / 12), uint8((x + y) / 28), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.Run("ycbcr", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DecodeImage(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("nrgba", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Decode(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -32,6 +32,7 @@ func main() {
 	bareOnly := flag.Bool("bare-only", false, "internal: time the bare session in this process and print ns")
 	tune := flag.String("tune", "", "internal: session settings for -bare-only (see sweep.go)")
 	sweepFlag := flag.Bool("sweep", false, "time the bare model under each ONNX Runtime setting in sweep.go, one process each")
+	sweepOnly := flag.String("sweep-only", "", "with -sweep: only the settings whose name contains this")
 	profile := flag.Bool("profile", false, "profile the bare model with ONNX Runtime's profiler and print the costliest operators")
 	samples := flag.String("samples", "assets/samples", "folder of sample photos")
 	bin := flag.String("bin", "bin/cutout", "the cutout binary, run as the engine")
@@ -46,7 +47,7 @@ func main() {
 		return
 	}
 	if *sweepFlag {
-		if err := sweep(*model, *bareRuns); err != nil {
+		if err := sweep(*model, *bareRuns, *sweepOnly); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

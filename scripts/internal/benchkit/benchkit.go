@@ -87,46 +87,42 @@ type Proc struct {
 	RSS  int64
 }
 
-// Tree lists root and all its descendants with their current resident memory.
+// Tree lists root and all its descendants with their current resident memory. It walks
+// /proc/PID/task/TID/children from root, so the sampling costs little next to what it measures.
 func Tree(root int) []Proc {
-	children := map[int][]int{}
-	info := map[int]Proc{}
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + d.Name() + "/status")
+	var out []Proc
+	stack := []int{root}
+	for len(stack) > 0 {
+		pid := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		dir := "/proc/" + strconv.Itoa(pid)
+		data, err := os.ReadFile(dir + "/status")
 		if err != nil {
 			continue
 		}
 		p := Proc{PID: pid}
-		var ppid int
 		for _, line := range strings.Split(string(data), "\n") {
 			if v, ok := strings.CutPrefix(line, "Name:"); ok {
 				p.Name = strings.TrimSpace(v)
-			}
-			if v, ok := strings.CutPrefix(line, "PPid:"); ok {
-				ppid, _ = strconv.Atoi(strings.TrimSpace(v))
 			}
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 				p.RSS = kb << 10
 			}
 		}
-		info[pid] = p
-		children[ppid] = append(children[ppid], pid)
-	}
-	var out []Proc
-	stack := []int{root}
-	for len(stack) > 0 {
-		p := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if pr, ok := info[p]; ok {
-			out = append(out, pr)
+		out = append(out, p)
+		tasks, _ := os.ReadDir(dir + "/task")
+		for _, t := range tasks {
+			kids, err := os.ReadFile(dir + "/task/" + t.Name() + "/children")
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Fields(string(kids)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					stack = append(stack, c)
+				}
+			}
 		}
-		stack = append(stack, children[p]...)
 	}
 	return out
 }
