@@ -43,7 +43,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		fmt.Println(d.Nanoseconds(), benchkit.PeakRSS())
+		fmt.Println(d.Run.Nanoseconds(), benchkit.PeakRSS(), d.Create.Nanoseconds(), d.First.Nanoseconds())
 		return
 	}
 	if *sweepFlag {
@@ -149,10 +149,10 @@ func make12MP(samples []string, dir string, n int) ([]string, error) {
 
 // bareRun times session.Run alone with the settings of sweep.go's tuning named tune ("" =
 // Cutout's own).
-func bareRun(model string, runs int, tune string) (time.Duration, error) {
+func bareRun(model string, runs int, tune string) (benchkit.Bare, error) {
 	t, err := findTuning(tune)
 	if err != nil {
-		return 0, err
+		return benchkit.Bare{}, err
 	}
 	return benchkit.BareRun(model, runs, t.concurrent, t.threads, t.apply)
 }

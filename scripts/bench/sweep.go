@@ -100,7 +100,7 @@ func findTuning(name string) (tuning, error) {
 // RSS is its own), and prints time and memory as ratios to Cutout's settings.
 func sweep(model string, runs int, only string) error {
 	fmt.Printf("ONNX Runtime settings, bare session.Run, %d runs after a warm-up, one process each (%d cores)\n", runs, runtime.NumCPU())
-	fmt.Printf("%-32s %10s %8s %9s %8s\n", "setting", "ms/image", "×time", "peak MB", "×memory")
+	fmt.Printf("%-42s %9s %7s %9s %8s %10s %9s\n", "setting", "ms/image", "×time", "peak MB", "×memory", "create ms", "first ms")
 	var base0, rss0 float64
 	for i, t := range tunings {
 		if i > 0 && only != "" && !strings.Contains(t.name, only) {
@@ -114,15 +114,18 @@ func sweep(model string, runs int, only string) error {
 			continue
 		}
 		f := strings.Fields(string(out))
-		if len(f) != 2 {
+		if len(f) != 4 {
 			return fmt.Errorf("%s: printed %q", t.name, out)
 		}
-		ns, _ := strconv.ParseFloat(f[0], 64)
-		rss, _ := strconv.ParseFloat(f[1], 64)
+		var v [4]float64
+		for k := range v {
+			v[k], _ = strconv.ParseFloat(f[k], 64)
+		}
+		ns, rss := v[0], v[1]
 		if i == 0 {
 			base0, rss0 = ns, rss
 		}
-		fmt.Printf("%-32s %10.0f %8.2f %9.0f %8.2f\n", t.name, ns/1e6, ns/base0, rss/1e6, rss/rss0)
+		fmt.Printf("%-42s %9.0f %7.2f %9.0f %8.2f %10.0f %9.0f\n", t.name, ns/1e6, ns/base0, rss/1e6, rss/rss0, v[2]/1e6, v[3]/1e6)
 	}
 	return nil
 }

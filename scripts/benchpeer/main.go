@@ -46,7 +46,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench-peer:", err)
 			os.Exit(1)
 		}
-		fmt.Println(d.Nanoseconds())
+		fmt.Println(d.Run.Nanoseconds())
 		return
 	}
 	b := &bench{bin: *bin, peerDir: *peerDir, only: *only}

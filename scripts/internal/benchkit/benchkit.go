@@ -14,21 +14,31 @@ import (
 	"cutout/engine/infer"
 )
 
+// Bare is what BareRun measured: the mean of the timed runs, the session's creation and the
+// first (warm-up) run, which pays for ONNX Runtime's allocations.
+type Bare struct {
+	Run, Create, First time.Duration
+}
+
 // BareRun times session.Run alone, averaged over runs after one warm-up run, with
 // concurrent runs in flight on the one session (1: serialised, as Cutout runs). threads and
 // tune are passed to the session (0 and nil: Cutout's own settings).
-func BareRun(model string, runs, concurrent, threads int, tune func(*ort.SessionOptions) error) (time.Duration, error) {
+func BareRun(model string, runs, concurrent, threads int, tune func(*ort.SessionOptions) error) (Bare, error) {
+	var b Bare
 	if err := infer.Init(""); err != nil {
-		return 0, err
+		return b, err
 	}
 	m, data, err := app.EngineConfig{Model: model}.LoadModel()
 	if err != nil {
-		return 0, err
+		return b, err
 	}
+	t0 := time.Now()
 	s, err := infer.NewSession(m, data, infer.SessionOptions{Threads: threads, Tune: tune})
 	if err != nil {
-		return 0, err
+		return b, err
 	}
+	b.Create = time.Since(t0)
+	data = nil
 	defer s.Close()
 	n := s.Side() * s.Side()
 	conc := max(1, concurrent)
@@ -39,9 +49,11 @@ func BareRun(model string, runs, concurrent, threads int, tune func(*ort.Session
 			ins[k][i] = float32(i%255)/255 - 0.5
 		}
 	}
+	t1 := time.Now()
 	if err := s.Run(ins[0], outs[0]); err != nil { // warm-up
-		return 0, err
+		return b, err
 	}
+	b.First = time.Since(t1)
 	start := time.Now()
 	errs := make(chan error, conc)
 	for k := 0; k < conc; k++ {
@@ -57,10 +69,11 @@ func BareRun(model string, runs, concurrent, threads int, tune func(*ort.Session
 	}
 	for k := 0; k < conc; k++ {
 		if err := <-errs; err != nil {
-			return 0, err
+			return b, err
 		}
 	}
-	return time.Since(start) / time.Duration(runs), nil
+	b.Run = time.Since(start) / time.Duration(runs)
+	return b, nil
 }
 
 // PeakRSS is this process's high-water resident memory in bytes (VmHWM).
