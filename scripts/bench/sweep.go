@@ -46,6 +46,7 @@ var tunings = []tuning{
 	{name: "no spinning", apply: config("session.intra_op.allow_spinning", "0")},
 	{name: "denormals as zero", apply: config("session.set_denormal_as_zero", "1")},
 	{name: "no pre-packing", apply: config("session.disable_prepacking", "1")},
+	{name: "initializers outside the arena", apply: config("session.use_device_allocator_for_initializers", "1")},
 	{name: "graph: extended", apply: func(so *ort.SessionOptions) error {
 		return so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableExtended)
 	}},
