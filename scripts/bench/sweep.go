@@ -73,6 +73,15 @@ var tunings = []tuning{
 	{name: "graph: all", apply: func(so *ort.SessionOptions) error {
 		return so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll)
 	}},
+	{name: "parallel executor, 2 inter-op, no inter-op spinning", apply: func(so *ort.SessionOptions) error {
+		if err := so.SetExecutionMode(ort.ExecutionModeParallel); err != nil {
+			return err
+		}
+		if err := so.SetInterOpNumThreads(2); err != nil {
+			return err
+		}
+		return config("session.inter_op.allow_spinning", "0", "session.intra_op.allow_spinning", "0")(so)
+	}},
 	{name: "parallel executor, 2 inter-op, 1 intra-op", threads: 1, apply: func(so *ort.SessionOptions) error {
 		if err := so.SetExecutionMode(ort.ExecutionModeParallel); err != nil {
 			return err
