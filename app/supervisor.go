@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/disintegration/imaging"
-
 	"cutout/engine/infer"
 	"cutout/engine/proto"
 	"cutout/engine/validate"
@@ -592,7 +590,7 @@ func toResult(r reply, j *proto.Job) (*infer.Result, error) {
 	// conversion to NRGBA is counted with decoding.
 	t := time.Now()
 	ycc := infer.UnpackYCbCr(res.Pix, w, h, image.YCbCrSubsampleRatio(res.Format-proto.FormatYCbCr))
-	out.Image = imaging.Clone(ycc)
+	out.Image = infer.ToNRGBA(ycc)
 	out.Timings.Decode += time.Since(t)
 	return out, nil
 }

@@ -89,10 +89,21 @@ func BenchmarkPreprocess12MP(b *testing.B) {
 	}
 	m := testModel(1024, models.Scale255)
 	dst := make([]float32, 3*1024*1024)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		Preprocess(img, m, dst)
+	b.Run("nrgba", func(b *testing.B) {
+		for b.Loop() {
+			Preprocess(img, m, dst)
+		}
+	})
+	// As the engine has a JPEG: Y′CbCr 4:2:0, converted row by row while reducing.
+	ycc := image.NewYCbCr(img.Rect, image.YCbCrSubsampleRatio420)
+	for i := range ycc.Y {
+		ycc.Y[i] = uint8(i * 7)
 	}
+	b.Run("ycbcr420", func(b *testing.B) {
+		for b.Loop() {
+			Preprocess(ycc, m, dst)
+		}
+	})
 }
 
 func BenchmarkMask12MP(b *testing.B) {
@@ -171,6 +182,14 @@ func BenchmarkDecode12MP(b *testing.B) {
 			if _, err := Decode(data); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	// The app's half: the engine's Y′CbCr to NRGBA.
+	img2, _ := DecodeImage(data)
+	ycc := img2.(*image.YCbCr)
+	b.Run("to-nrgba", func(b *testing.B) {
+		for b.Loop() {
+			ToNRGBA(ycc)
 		}
 	})
 }

@@ -3,7 +3,6 @@ package infer
 import (
 	"fmt"
 	"image"
-	"image/color"
 	"math"
 )
 
@@ -83,7 +82,7 @@ func resizeRGB(img image.Image, s int, dst []float32) {
 
 // rgbaRows returns a function giving row y of img as 8-bit RGBA (4 bytes a pixel, alpha not
 // read): NRGBA rows are returned in place, Y′CbCr rows are converted into scratch (4·width
-// bytes) exactly as image/color converts them. img is an *image.NRGBA or an *image.YCbCr with
+// bytes) exactly as image/color converts them (see ycbcrRow). img is an *image.NRGBA or an *image.YCbCr with
 // its origin at (0,0).
 func rgbaRows(img image.Image) func(y int, scratch []uint8) []uint8 {
 	switch m := img.(type) {
@@ -93,13 +92,8 @@ func rgbaRows(img image.Image) func(y int, scratch []uint8) []uint8 {
 	case *image.YCbCr:
 		w := m.Rect.Dx()
 		return func(y int, scratch []uint8) []uint8 {
-			yy := m.Y[y*m.YStride : y*m.YStride+w]
-			for x, l := range yy {
-				ci := m.COffset(x, y)
-				r, g, b := color.YCbCrToRGB(l, m.Cb[ci], m.Cr[ci])
-				scratch[4*x], scratch[4*x+1], scratch[4*x+2] = r, g, b
-			}
-			return scratch
+			ycbcrRow(m, y, scratch)
+			return scratch[:4*w]
 		}
 	}
 	panic(fmt.Sprintf("infer: resize of %T", img))

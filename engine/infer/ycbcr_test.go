@@ -72,3 +72,34 @@ func TestYCbCrPathMatchesNRGBA(t *testing.T) {
 		}
 	}
 }
+
+// TestToNRGBAEveryRatio: the fast row conversion gives exactly image/color's colours for every
+// subsampling ratio, at sizes that leave partial chroma blocks, and so does the model input.
+func TestToNRGBAEveryRatio(t *testing.T) {
+	m := &models.Model{InputSize: 16, Scale: models.Scale255, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{1, 1, 1}}
+	for r := image.YCbCrSubsampleRatio444; r <= image.YCbCrSubsampleRatio410; r++ {
+		for _, size := range [][2]int{{37, 23}, {1, 1}, {64, 48}} {
+			ycc := image.NewYCbCr(image.Rect(0, 0, size[0], size[1]), r)
+			seed := uint32(r)*7919 + uint32(size[0])
+			for _, plane := range [][]uint8{ycc.Y, ycc.Cb, ycc.Cr} {
+				for i := range plane {
+					seed = seed*1664525 + 1013904223
+					plane[i] = uint8(seed >> 24)
+				}
+			}
+			want := imaging.Clone(ycc)
+			got := ToNRGBA(ycc)
+			if !bytes.Equal(got.Pix, want.Pix) {
+				t.Fatalf("ratio %v, %v: ToNRGBA differs from image/color's conversion", r, size)
+			}
+			a, b := make([]float32, 3*16*16), make([]float32, 3*16*16)
+			Preprocess(ycc, m, a)
+			Preprocess(want, m, b)
+			for i := range a {
+				if a[i] != b[i] {
+					t.Fatalf("ratio %v, %v: model input %d = %v from Y′CbCr, %v from NRGBA", r, size, i, a[i], b[i])
+				}
+			}
+		}
+	}
+}
