@@ -174,34 +174,41 @@ func boxReduce(src []uint8, sw, sh, ch, k int) ([]uint8, int, int) {
 		y0, y1 := by*k, min((by+1)*k, sh)
 		for y := y0; y < y1; y++ {
 			row := src[y*sw*ch : (y+1)*sw*ch]
-			for bx := 0; bx < bw; bx++ {
-				seg := row[bx*k*ch : min((bx+1)*k, sw)*ch]
-				if ch == 4 {
-					var r, g, b, a uint32
-					for i := 0; i+3 < len(seg); i += 4 {
-						r += uint32(seg[i])
-						g += uint32(seg[i+1])
-						b += uint32(seg[i+2])
-						a += uint32(seg[i+3])
+			if ch == 4 {
+				// One pass along the row, moving to the next block every k pixels.
+				bx, n := 0, 0
+				for i := 0; i+3 < len(row); i += 4 {
+					a := acc[4*bx : 4*bx+4 : 4*bx+4]
+					a[0] += uint32(row[i])
+					a[1] += uint32(row[i+1])
+					a[2] += uint32(row[i+2])
+					a[3] += uint32(row[i+3])
+					if n++; n == k {
+						n = 0
+						bx++
 					}
-					o := acc[4*bx : 4*bx+4 : 4*bx+4]
-					o[0] += r
-					o[1] += g
-					o[2] += b
-					o[3] += a
-					continue
 				}
-				if ch == 1 {
-					var sum uint32
-					for _, v := range seg {
-						sum += uint32(v)
+				continue
+			}
+			if ch == 1 {
+				bx, n := 0, 0
+				for _, v := range row {
+					acc[bx] += uint32(v)
+					if n++; n == k {
+						n = 0
+						bx++
 					}
-					acc[bx] += sum
-					continue
 				}
-				a := acc[bx*ch : (bx+1)*ch]
-				for i, v := range seg {
-					a[i%ch] += uint32(v)
+				continue
+			}
+			bx, n := 0, 0
+			for i, v := range row {
+				acc[bx*ch+i%ch] += uint32(v)
+				if i%ch == ch-1 {
+					if n++; n == k {
+						n = 0
+						bx++
+					}
 				}
 			}
 		}
