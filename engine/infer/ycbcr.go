@@ -2,42 +2,32 @@ package infer
 
 import "image"
 
-// ycbcrRow converts row y of m (origin at (0,0)) to 8-bit RGBA in dst (4·width bytes, alpha
-// 255), with JFIF's full-range equations in the same 16-bit fixed point as image/color, so
-// the result is exactly color.YCbCrToRGB's; the common subsampling ratios index their chroma
-// directly instead of through COffset.
+// ycbcrRow converts row y of m (origin at (0,0), one of image's six subsampling ratios) to
+// 8-bit RGBA in dst (4·width bytes, alpha 255), with JFIF's full-range equations in the same
+// 16.16 fixed point as image/color, so the result is exactly color.YCbCrToRGB's, but with the
+// chroma indexed directly instead of through COffset:
+// R = Y + 1.402 (Cr−128), G = Y − 0.34414 (Cb−128) − 0.71414 (Cr−128), B = Y + 1.772 (Cb−128).
 func ycbcrRow(m *image.YCbCr, y int, dst []uint8) {
 	w := m.Rect.Dx()
 	lum := m.Y[y*m.YStride : y*m.YStride+w]
 	dst = dst[:4*w]
-	var cy int
+	cy, shift := y, 0 // chroma row, and how far x shifts to its chroma column
 	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio411:
-		cy = y
-	case image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio410:
-		cy = y / 2
-	}
-	shift := -1
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio440:
-		shift = 0
-	case image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420:
+	case image.YCbCrSubsampleRatio422:
 		shift = 1
-	case image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410:
+	case image.YCbCrSubsampleRatio420:
+		cy, shift = y/2, 1
+	case image.YCbCrSubsampleRatio440:
+		cy = y / 2
+	case image.YCbCrSubsampleRatio411:
 		shift = 2
-	}
-	if shift < 0 {
-		for x, l := range lum {
-			ci := m.COffset(x, y)
-			putRGB(dst[4*x:4*x+4:4*x+4], l, m.Cb[ci], m.Cr[ci])
-		}
-		return
+	case image.YCbCrSubsampleRatio410:
+		cy, shift = y/2, 2
 	}
 	cw := (w + 1<<shift - 1) >> shift
 	cb := m.Cb[cy*m.CStride : cy*m.CStride+cw]
 	cr := m.Cr[cy*m.CStride : cy*m.CStride+cw]
 	for x, l := range lum {
-		// putRGB, written out: the call is too big to inline and this is the hot loop.
 		y1 := int32(l) * 0x10101
 		b1, r1 := int32(cb[x>>shift])-128, int32(cr[x>>shift])-128
 		p := dst[4*x : 4*x+4 : 4*x+4]
@@ -46,17 +36,6 @@ func ycbcrRow(m *image.YCbCr, y int, dst []uint8) {
 		p[2] = clamp16(y1 + 116130*b1)
 		p[3] = 0xff
 	}
-}
-
-// putRGB writes one pixel: R = Y + 1.402 (Cr−128), G = Y − 0.34414 (Cb−128) − 0.71414 (Cr−128),
-// B = Y + 1.772 (Cb−128), each in 16.16 fixed point (Y scaled by 0x10101) and clamped.
-func putRGB(p []uint8, l, cb, cr uint8) {
-	y1 := int32(l) * 0x10101
-	b1, r1 := int32(cb)-128, int32(cr)-128
-	p[0] = clamp16(y1 + 91881*r1)
-	p[1] = clamp16(y1 - 22554*b1 - 46802*r1)
-	p[2] = clamp16(y1 + 116130*b1)
-	p[3] = 0xff
 }
 
 func clamp16(v int32) uint8 {
@@ -70,8 +49,11 @@ func clamp16(v int32) uint8 {
 	return uint8(v)
 }
 
-// ToNRGBA converts a Y′CbCr image with its origin at (0,0) to NRGBA, rows in parallel.
+// ToNRGBA converts a Y′CbCr image to NRGBA, rows in parallel.
 func ToNRGBA(m *image.YCbCr) *image.NRGBA {
+	if _, _, ok := chroma(m); !ok || m.Rect.Min != (image.Point{}) {
+		return toNRGBA(m)
+	}
 	w, h := m.Rect.Dx(), m.Rect.Dy()
 	out := image.NewNRGBA(image.Rect(0, 0, w, h))
 	rows(h, func(lo, hi int) {
