@@ -60,15 +60,25 @@ func Alpha(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.
 // Finish is the full finishing stage: Alpha, then (when o.EstimateForeground and the output
 // shows colour) foreground estimation, then Composite.
 func Finish(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.NRGBA, error) {
-	a, err := Alpha(img, mask, hints, o)
+	a, fg, err := alphaAndForeground(img, mask, hints, o)
 	if err != nil {
 		return nil, err
+	}
+	return Composite(fg, a, o), nil
+}
+
+// alphaAndForeground is what Finish and FinishInPlace share: the matte, and the colours to
+// composite with it (img, or its estimated foreground when asked for and shown).
+func alphaAndForeground(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.Gray, *image.NRGBA, error) {
+	a, err := Alpha(img, mask, hints, o)
+	if err != nil {
+		return nil, nil, err
 	}
 	fg := img
 	if o.EstimateForeground && o.Background != BackgroundMask {
 		fg = EstimateForeground(img, a)
 	}
-	return Composite(fg, a, o), nil
+	return a, fg, nil
 }
 
 // FinishInPlace is Finish writing the result over img (which it returns), for callers that own
@@ -77,13 +87,9 @@ func FinishInPlace(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) 
 	if img.Stride != 4*img.Rect.Dx() {
 		return Finish(img, mask, hints, o) // not tight: no place to write in
 	}
-	a, err := Alpha(img, mask, hints, o)
+	a, fg, err := alphaAndForeground(img, mask, hints, o)
 	if err != nil {
 		return nil, err
-	}
-	fg := img
-	if o.EstimateForeground && o.Background != BackgroundMask {
-		fg = EstimateForeground(img, a)
 	}
 	compositeInto(img, fg, a, o)
 	return img, nil
