@@ -9,11 +9,11 @@ import (
 	_ "image/png"
 
 	"github.com/disintegration/imaging"
-
-	"cutout/engine/proto"
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
+
+	"cutout/engine/proto"
 )
 
 // Decode decodes image bytes (already validated: format sniffed, dimensions capped) into
@@ -36,10 +36,8 @@ func DecodeImage(data []byte) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the image could not be decoded: %w", err)
 	}
-	if y, ok := img.(*image.YCbCr); ok && y.Rect.Min == (image.Point{}) {
-		if _, _, ok := chroma(y); ok {
-			return y, nil
-		}
+	if y, ok := img.(*image.YCbCr); ok && usableYCbCr(y) {
+		return y, nil
 	}
 	return toNRGBA(img), nil
 }
@@ -47,6 +45,13 @@ func DecodeImage(data []byte) (image.Image, error) {
 // chroma is the size of y's chroma planes (false for a ratio this package does not know).
 func chroma(y *image.YCbCr) (cw, ch int, ok bool) {
 	return proto.ChromaSize(y.Rect.Dx(), y.Rect.Dy(), y.SubsampleRatio)
+}
+
+// usableYCbCr says whether y can be read and carried as it is: origin at (0,0) and one of
+// image's six subsampling ratios. Anything else is converted to NRGBA first.
+func usableYCbCr(y *image.YCbCr) bool {
+	_, _, ok := chroma(y)
+	return ok && y.Rect.Min == (image.Point{})
 }
 
 // YCbCrPlanes gives y's planes without the decoder's padding, as the protocol carries them:
@@ -69,8 +74,8 @@ func YCbCrPlanes(y *image.YCbCr) [][]byte {
 	return [][]byte{lum, cb, cr}
 }
 
-// UnpackYCbCr is the inverse of YCbCrPlanes: an image over pix, the planes joined (not copied). pix must hold
-// proto.PixBytes bytes for the ratio (the protocol checks that).
+// UnpackYCbCr is the inverse of YCbCrPlanes: an image over pix, the planes joined (not
+// copied). pix must hold proto.PixBytes bytes for the ratio (the protocol checks that).
 func UnpackYCbCr(pix []byte, w, h int, r image.YCbCrSubsampleRatio) *image.YCbCr {
 	cw, ch, _ := proto.ChromaSize(w, h, r)
 	n, c := w*h, cw*ch

@@ -17,7 +17,7 @@ func Preprocess(img image.Image, m *models.Model, dst []float32) {
 			img = toNRGBA(y)
 		}
 	case *image.YCbCr:
-		if _, _, ok := chroma(y); !ok || y.Rect.Min != (image.Point{}) {
+		if !usableYCbCr(y) {
 			img = toNRGBA(y)
 		}
 	default:

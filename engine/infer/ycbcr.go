@@ -51,7 +51,7 @@ func clamp16(v int32) uint8 {
 
 // ToNRGBA converts a Y′CbCr image to NRGBA, rows in parallel.
 func ToNRGBA(m *image.YCbCr) *image.NRGBA {
-	if _, _, ok := chroma(m); !ok || m.Rect.Min != (image.Point{}) {
+	if !usableYCbCr(m) {
 		return toNRGBA(m)
 	}
 	w, h := m.Rect.Dx(), m.Rect.Dy()
