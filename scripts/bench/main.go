@@ -43,7 +43,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		fmt.Println(d.Run.Nanoseconds(), benchkit.PeakRSS(), d.Create.Nanoseconds(), d.First.Nanoseconds())
+		fmt.Println(d.Run.Nanoseconds(), app.PeakRSS(0), d.Create.Nanoseconds(), d.First.Nanoseconds())
 		return
 	}
 	if *sweepFlag {

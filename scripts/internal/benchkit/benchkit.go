@@ -1,5 +1,5 @@
 // Package benchkit holds what the benchmark commands share: timing the bare model in a
-// process of its own, and reading resident memory from /proc.
+// process of its own, and the resident memory of a process tree from /proc.
 package benchkit
 
 import (
@@ -76,23 +76,6 @@ func BareRun(model string, runs, concurrent, threads int, tune func(*ort.Session
 	return b, nil
 }
 
-// PeakRSS is this process's high-water resident memory in bytes (VmHWM).
-func PeakRSS() int64 { return statusKB(os.Getpid(), "VmHWM:") }
-
-func statusKB(pid int, key string) int64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, key); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
 // Proc is one process of a tree: its command name and resident memory in bytes.
 type Proc struct {
 	PID  int
@@ -138,13 +121,4 @@ func Tree(root int) []Proc {
 		}
 	}
 	return out
-}
-
-// TreeRSS sums the resident memory of root and its descendants.
-func TreeRSS(root int) int64 {
-	var sum int64
-	for _, p := range Tree(root) {
-		sum += p.RSS
-	}
-	return sum
 }
