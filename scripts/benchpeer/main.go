@@ -25,6 +25,8 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	_ "cutout/internal/localefix" // before Fyne (imported through benchkit) reads the locale
+
 	"cutout/scripts/internal/benchkit"
 )
 
