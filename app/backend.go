@@ -73,7 +73,7 @@ func (b *backend) Cut(ctx context.Context, path string, validated func()) (*imag
 		}
 		return nil, nil, userError(path, err)
 	}
-	return r.Image, r.Mask, nil
+	return r.NRGBA(), r.Mask, nil
 }
 
 // Expand lists the image files of paths (folders recursively) and remembers the folders as

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"cutout/engine/infer"
 	"cutout/engine/matte"
 	"cutout/engine/validate"
 )
@@ -96,7 +97,13 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	o.Times.Inference = r.Timings.Inference
 	o.Times.Postprocess = r.Timings.Postprocess
 	t1 := time.Now()
-	out, err := matte.FinishInPlace(r.Image, r.Mask, nil, p.Matte) // the image is ours alone
+	var out *image.NRGBA
+	if r.YCbCr != nil && !p.Matte.NeedsImage() {
+		// A JPEG is composited from its Y′CbCr planes: only the visible pixels are converted.
+		out, err = matte.FinishRows(r.YCbCr.Rect, infer.YCbCrRows(r.YCbCr), r.Mask, nil, p.Matte)
+	} else {
+		out, err = matte.FinishInPlace(r.NRGBA(), r.Mask, nil, p.Matte) // the image is ours alone
+	}
 	o.Times.Finish = time.Since(t1)
 	if err != nil {
 		o.Err = fmt.Errorf("%s: finishing the cut-out failed: %w", filepath.Base(j.Path), err)

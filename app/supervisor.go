@@ -586,12 +586,9 @@ func toResult(r reply, j *proto.Job) (*infer.Result, error) {
 		out.Image = &image.NRGBA{Pix: res.Pix, Stride: 4 * w, Rect: rect}
 		return out, nil
 	}
-	// A JPEG comes back in its Y′CbCr planes (the protocol checked their sizes); the
-	// conversion to NRGBA is counted with decoding.
-	t := time.Now()
-	ycc := infer.UnpackYCbCr(res.Pix, w, h, image.YCbCrSubsampleRatio(res.Format-proto.FormatYCbCr))
-	out.Image = infer.ToNRGBA(ycc)
-	out.Timings.Decode += time.Since(t)
+	// A JPEG comes back in its Y′CbCr planes (the protocol checked their sizes) and stays so:
+	// the batch composites straight from them, the window converts (Result.NRGBA).
+	out.YCbCr = infer.UnpackYCbCr(res.Pix, w, h, image.YCbCrSubsampleRatio(res.Format-proto.FormatYCbCr))
 	return out, nil
 }
 

@@ -53,8 +53,8 @@ func mustCut(t *testing.T, s *Supervisor) {
 	if err != nil {
 		t.Fatalf("a good image after the failure: %v", err)
 	}
-	if r.Image.Rect.Dx() != 600 || r.Mask.Rect.Dy() != 400 {
-		t.Fatalf("result %v / %v", r.Image.Rect, r.Mask.Rect)
+	if r.NRGBA().Rect.Dx() != 600 || r.Mask.Rect.Dy() != 400 {
+		t.Fatalf("result %v / %v", r.NRGBA().Rect, r.Mask.Rect)
 	}
 }
 

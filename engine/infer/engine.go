@@ -22,6 +22,15 @@ type Result struct {
 	Timings Timings
 }
 
+// NRGBA is the image as NRGBA: Image, or YCbCr converted (once; later calls return the same
+// image).
+func (r *Result) NRGBA() *image.NRGBA {
+	if r.Image == nil && r.YCbCr != nil {
+		r.Image, r.YCbCr = ToNRGBA(r.YCbCr), nil
+	}
+	return r.Image
+}
+
 // Engine turns image bytes into a mask with one shared session. Cut is safe for concurrent
 // use: decoding and pre-processing of one image overlap the inference of another.
 type Engine struct {

@@ -8,6 +8,11 @@ import "image"
 // chroma indexed directly instead of through COffset:
 // R = Y + 1.402 (Cr−128), G = Y − 0.34414 (Cb−128) − 0.71414 (Cr−128), B = Y + 1.772 (Cb−128).
 func ycbcrRow(m *image.YCbCr, y int, dst []uint8) {
+	ycbcrSpan(m, y, 0, m.Rect.Dx(), dst)
+}
+
+// ycbcrSpan is ycbcrRow for pixels [x0, x1) of the row only, written to dst[4·x0 : 4·x1].
+func ycbcrSpan(m *image.YCbCr, y, x0, x1 int, dst []uint8) {
 	w := m.Rect.Dx()
 	lum := m.Y[y*m.YStride : y*m.YStride+w]
 	dst = dst[:4*w]
@@ -27,8 +32,8 @@ func ycbcrRow(m *image.YCbCr, y int, dst []uint8) {
 	cw := (w + 1<<shift - 1) >> shift
 	cb := m.Cb[cy*m.CStride : cy*m.CStride+cw]
 	cr := m.Cr[cy*m.CStride : cy*m.CStride+cw]
-	for x, l := range lum {
-		y1 := int32(l) * 0x10101
+	for x := x0; x < x1; x++ {
+		y1 := int32(lum[x]) * 0x10101
 		b1, r1 := int32(cb[x>>shift])-128, int32(cr[x>>shift])-128
 		p := dst[4*x : 4*x+4 : 4*x+4]
 		p[0] = clamp16(y1 + 91881*r1)
@@ -36,6 +41,16 @@ func ycbcrRow(m *image.YCbCr, y int, dst []uint8) {
 		p[2] = clamp16(y1 + 116130*b1)
 		p[3] = 0xff
 	}
+}
+
+// YCbCrRows reads m row by row as 8-bit RGBA, converted as ToNRGBA converts (for
+// matte.FinishRows: a JPEG is composited straight from its planes). m must be as
+// DecodeImage or UnpackYCbCr return it (origin at (0,0), one of the six ratios).
+func YCbCrRows(m *image.YCbCr) func(y, x0, x1 int, dst []uint8) {
+	if !usableYCbCr(m) {
+		panic("infer.YCbCrRows: an image DecodeImage would not return")
+	}
+	return func(y, x0, x1 int, dst []uint8) { ycbcrSpan(m, y, x0, x1, dst) }
 }
 
 func clamp16(v int32) uint8 {

@@ -24,33 +24,40 @@ func Composite(fg *image.NRGBA, alpha *image.Gray, o Options) *image.NRGBA {
 func compositeInto(out, fg *image.NRGBA, alpha *image.Gray, o Options) {
 	pix, w, h := nrgbaPix(fg)
 	ap, _, _ := grayPix(alpha)
-	c := o.Color
 	parallel(w*h, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			d, s, a := out.Pix[4*i:4*i+4:4*i+4], pix[4*i:4*i+3:4*i+3], uint32(ap[i])
-			switch o.Background {
-			case BackgroundMask:
-				d[0], d[1], d[2], d[3] = ap[i], ap[i], ap[i], 255
-			case BackgroundColor:
-				// Premultiplied over, in units of 255*255.
-				ca := uint32(c.A) * (255 - a)
-				oa := a*255 + ca
-				if oa == 0 {
-					d[0], d[1], d[2], d[3] = 0, 0, 0, 0
-					continue
-				}
-				d[0] = uint8((uint32(s[0])*a*255 + uint32(c.R)*ca + oa/2) / oa)
-				d[1] = uint8((uint32(s[1])*a*255 + uint32(c.G)*ca + oa/2) / oa)
-				d[2] = uint8((uint32(s[2])*a*255 + uint32(c.B)*ca + oa/2) / oa)
-				d[3] = uint8((oa + 127) / 255)
-			default:
-				if a == 0 {
-					// Fully transparent: no colour, as rembg writes it (and far smaller PNGs).
-					d[0], d[1], d[2], d[3] = 0, 0, 0, 0
-					continue
-				}
-				d[0], d[1], d[2], d[3] = s[0], s[1], s[2], ap[i]
-			}
-		}
+		compositeRow(out.Pix[4*lo:4*hi], pix[4*lo:4*hi], ap[lo:hi], o)
 	})
+}
+
+// compositeRow composites a run of pixels: colours s (RGBA, alpha ignored) under matte a into
+// d (NRGBA). d may be s itself: each pixel is read before it is written.
+func compositeRow(d, s, a []uint8, o Options) {
+	c := o.Color
+	d, s = d[:4*len(a)], s[:4*len(a)]
+	for i, ai := range a {
+		p, q, m := d[4*i:4*i+4:4*i+4], s[4*i:4*i+3:4*i+3], uint32(ai)
+		switch o.Background {
+		case BackgroundMask:
+			p[0], p[1], p[2], p[3] = ai, ai, ai, 255
+		case BackgroundColor:
+			// Premultiplied over, in units of 255*255.
+			ca := uint32(c.A) * (255 - m)
+			oa := m*255 + ca
+			if oa == 0 {
+				p[0], p[1], p[2], p[3] = 0, 0, 0, 0
+				continue
+			}
+			p[0] = uint8((uint32(q[0])*m*255 + uint32(c.R)*ca + oa/2) / oa)
+			p[1] = uint8((uint32(q[1])*m*255 + uint32(c.G)*ca + oa/2) / oa)
+			p[2] = uint8((uint32(q[2])*m*255 + uint32(c.B)*ca + oa/2) / oa)
+			p[3] = uint8((oa + 127) / 255)
+		default:
+			if m == 0 {
+				// Fully transparent: no colour, as rembg writes it (and far smaller PNGs).
+				p[0], p[1], p[2], p[3] = 0, 0, 0, 0
+				continue
+			}
+			p[0], p[1], p[2], p[3] = q[0], q[1], q[2], ai
+		}
+	}
 }

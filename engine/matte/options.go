@@ -112,6 +112,13 @@ type Options struct {
 	Color color.NRGBA
 }
 
+// NeedsImage reports whether finishing reads the image's colours for more than the composite:
+// a refinement (guided or closed-form) or a foreground estimate the output shows. When it is
+// false the matte depends on the mask alone (see FinishRows).
+func (o Options) NeedsImage() bool {
+	return o.Refine != RefineNone || (o.EstimateForeground && o.Background != BackgroundMask)
+}
+
 // DefaultOptions returns the defaults: rembg's thresholds, no refinement, transparent output.
 func DefaultOptions() Options { return DefaultOptionsFor(RefineNone) }
 

@@ -26,10 +26,16 @@ type Hints struct {
 //  4. Shift grows or shrinks the matte, then Feather softens its edges: these are global edge
 //     adjustments the user sees last, so they apply to the strokes too.
 func Alpha(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.Gray, error) {
+	return alpha(img.Rect, img, mask, hints, o)
+}
+
+// alpha is Alpha for an image with bounds rect; img may be nil when o.Refine is RefineNone
+// (the matte is then the mask's alone).
+func alpha(rect image.Rectangle, img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.Gray, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkSizes(img, mask, hints); err != nil {
+	if err := checkSizes(rect, mask, hints); err != nil {
 		return nil, err
 	}
 	m := mask
@@ -39,9 +45,9 @@ func Alpha(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.
 	var a *image.Gray
 	switch o.Refine {
 	case RefineNone:
-		a = cloneGray(m, img.Rect)
+		a = cloneGray(m, rect)
 	case RefineGuided:
-		g := cloneGray(m, img.Rect)
+		g := cloneGray(m, rect)
 		applyForce(g, hints)
 		a = GuidedFilter(img, g, guidedRadius(o.GuidedRadius, img.Rect), o.GuidedEps)
 	case RefineClosedForm:
@@ -95,10 +101,53 @@ func FinishInPlace(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) 
 	return img, nil
 }
 
-// checkSizes reports inputs whose sizes differ from the image's.
-func checkSizes(img *image.NRGBA, mask *image.Gray, h *Hints) error {
-	sz := img.Rect.Size()
-	if img.Rect.Empty() {
+// RowFunc writes pixels [x0, x1) of row y of an image (rows counted from its top) as 8-bit
+// RGBA into dst[4·x0 : 4·x1]; dst is the output row, alpha is ignored.
+type RowFunc func(y, x0, x1 int, dst []uint8)
+
+// FinishRows is Finish for an image that is read row by row, such as a JPEG's Y′CbCr
+// converted as it goes, when o.NeedsImage() is false: the matte then comes from the mask
+// alone, and only the pixels that the output shows in colour are ever read — on a transparent
+// cut-out, the run of each row between its first and last visible pixel. Nothing the size of
+// the image is made besides the output. rect gives the size (the output has its bounds).
+func FinishRows(rect image.Rectangle, rows RowFunc, mask *image.Gray, hints *Hints, o Options) (*image.NRGBA, error) {
+	if o.NeedsImage() {
+		return nil, fmt.Errorf("matte: FinishRows cannot refine or estimate colours; convert the image and use Finish")
+	}
+	a, err := alpha(rect, nil, mask, hints, o)
+	if err != nil {
+		return nil, err
+	}
+	out := image.NewNRGBA(rect)
+	w := rect.Dx()
+	parallel(rect.Dy(), func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			ar := a.Pix[y*a.Stride : y*a.Stride+w]
+			d := out.Pix[y*out.Stride : y*out.Stride+4*w]
+			if o.Background != BackgroundMask {
+				// Pixels with a zero matte show no colour of their own (transparent, or the
+				// background colour), so the image is read between the first and last others.
+				x0, x1 := 0, w
+				for x0 < w && ar[x0] == 0 {
+					x0++
+				}
+				for x1 > x0 && ar[x1-1] == 0 {
+					x1--
+				}
+				if x0 < x1 {
+					rows(y, x0, x1, d)
+				}
+			}
+			compositeRow(d, d, ar, o)
+		}
+	})
+	return out, nil
+}
+
+// checkSizes reports inputs whose sizes differ from the image's (bounds r).
+func checkSizes(r image.Rectangle, mask *image.Gray, h *Hints) error {
+	sz := r.Size()
+	if r.Empty() {
 		return fmt.Errorf("matte: empty image")
 	}
 	if mask.Rect.Size() != sz {

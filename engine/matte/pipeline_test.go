@@ -191,3 +191,77 @@ func BenchmarkAlpha(b *testing.B) {
 		})
 	}
 }
+
+// TestFinishRowsMatchesFinish: finishing from rows gives exactly what Finish gives on the whole
+// image, for every background and the edge options, and reads only the visible runs of rows.
+func TestFinishRowsMatchesFinish(t *testing.T) {
+	const w, h = 97, 61
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	mask := image.NewGray(img.Rect)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = uint8(3*x), uint8(4*y), uint8(x*y), 255
+			// A soft disc off centre, and one row with nothing visible at all.
+			d := math.Hypot(float64(x-40), float64(y-30))
+			if v := 255 * (22 - d) / 6; v > 0 && y != 12 {
+				mask.Pix[y*w+x] = uint8(min(255, v))
+			}
+		}
+	}
+	keep := image.NewAlpha(img.Rect)
+	for x := 80; x < 90; x++ {
+		keep.Pix[50*w+x] = 255 // a stroke far from the disc
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Options)
+		hints *Hints
+	}{
+		{"transparent", func(*Options) {}, nil},
+		{"colour", func(o *Options) { o.Background, o.Color = BackgroundColor, color.NRGBA{R: 10, G: 200, B: 30, A: 255} }, nil},
+		{"half-transparent colour", func(o *Options) { o.Background, o.Color = BackgroundColor, color.NRGBA{R: 90, A: 128} }, nil},
+		{"mask", func(o *Options) { o.Background = BackgroundMask }, nil},
+		{"shift feather post-process", func(o *Options) { o.Shift, o.Feather, o.PostProcess = 2, 1.5, true }, nil},
+		{"hints", func(*Options) {}, &Hints{Keep: keep}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := DefaultOptions()
+			tc.edit(&o)
+			want, err := Finish(img, mask, tc.hints, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := Alpha(img, mask, tc.hints, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := make([]int, h) // pixels read per row
+			rows := func(y, x0, x1 int, dst []uint8) {
+				for x := x0; x < x1; x++ {
+					if o.Background == BackgroundMask || (a.Pix[y*w+x] == 0 && (x == x0 || x == x1-1)) {
+						t.Errorf("row %d: read [%d, %d), which starts or ends on a pixel that shows no colour", y, x0, x1)
+						return
+					}
+				}
+				read[y] += x1 - x0
+				copy(dst[4*x0:4*x1], img.Pix[y*img.Stride+4*x0:y*img.Stride+4*x1])
+			}
+			got, err := FinishRows(img.Rect, rows, mask, tc.hints, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range want.Pix {
+				if got.Pix[i] != want.Pix[i] {
+					t.Fatalf("byte %d (pixel %d,%d) = %d, want %d", i, (i/4)%w, i/4/w, got.Pix[i], want.Pix[i])
+				}
+			}
+			if o.Background != BackgroundMask && tc.hints == nil && o.Shift == 0 && read[12] != 0 {
+				t.Errorf("read %d pixels of a row with nothing visible", read[12])
+			}
+		})
+	}
+	if _, err := FinishRows(img.Rect, nil, mask, nil, DefaultOptionsFor(RefineGuided)); err == nil {
+		t.Error("FinishRows accepted options that refine with the image")
+	}
+}
