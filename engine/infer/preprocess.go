@@ -9,23 +9,17 @@ import (
 // Preprocess resizes img's colours to the model's square input (antialiased, see resizeRGB)
 // and writes them, normalised as the model was trained ((x/scale − mean) / std per channel),
 // into dst as NCHW float32. dst must hold 3·S·S values. img is read in place when it is an
-// *image.NRGBA or an *image.YCbCr with its origin at (0,0), and converted otherwise.
+// *image.NRGBA or an *image.YCbCr with its origin at (0,0), and converted otherwise. A
+// Y′CbCr image is resized in Y′CbCr and converted at S×S (resizeYCbCr): within a level of
+// its NRGBA conversion's input where no pixel's colour is out of gamut.
 func Preprocess(img image.Image, m *models.Model, dst []float32) {
-	switch y := img.(type) {
-	case *image.NRGBA:
-		if y.Rect.Min != (image.Point{}) {
-			img = toNRGBA(y)
-		}
-	case *image.YCbCr:
-		if !usableYCbCr(y) {
-			img = toNRGBA(y)
-		}
-	default:
-		img = toNRGBA(img)
-	}
 	s := m.InputSize
 	plane := s * s
-	resizeRGB(img, s, dst[:3*plane])
+	if y, ok := img.(*image.YCbCr); ok && usableYCbCr(y) {
+		resizeYCbCr(y, s, dst[:3*plane])
+	} else {
+		resizeRGB(toNRGBA(img), s, dst[:3*plane])
+	}
 	scale := float32(255)
 	if m.Scale == models.ScaleMax {
 		// rembg divides by the largest value of the resized image.

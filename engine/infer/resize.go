@@ -1,7 +1,6 @@
 package infer
 
 import (
-	"fmt"
 	"image"
 	"math"
 )
@@ -10,38 +9,18 @@ import (
 // s×s float32 planes in 0..255, antialiased: an integer box reduction first (cheap, exact
 // area averaging) while the image is at least twice the target, then a separable triangle
 // filter whose support widens with the remaining scale. Geometry is exact: pixel centres
-// map to pixel centres. The three planes go to dst (3·s·s).
-func resizeRGB(img image.Image, s int, dst []float32) {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	rowOf := rgbaRows(img)
-	kx, ky := max(1, w/s), max(1, h/s)
-	bw, bh := (w+kx-1)/kx, (h+ky-1)/ky // the last box in a row or column may be narrower
-	xw := triangleWeights(w, kx, s)
-	yw := triangleWeights(h, ky, s)
-	// Each row of boxes is filtered horizontally as soon as it is made, so only the s-wide
-	// intermediate (s×bh) is kept, never the box-reduced image itself.
-	mid := make([]float32, s*bh*3)
-	rows(bh, func(lo, hi int) {
+// map to pixel centres. The three planes go to dst (3·s·s). img's origin is at (0,0).
+func resizeRGB(img *image.NRGBA, s int, dst []float32) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	kx, ky := boxFactors(w, h, s)
+	bw := (w + kx - 1) / kx
+	resample(w, h, s, func() boxRow {
 		acc := make([]uint32, bw*3)
-		src := make([]float32, bw*3)
-		scratch := make([]uint8, 4*w)
-		for by := lo; by < hi; by++ {
+		return func(by int, src []float32) {
 			clear(acc)
 			y0, y1 := by*ky, min((by+1)*ky, h)
 			for y := y0; y < y1; y++ {
-				row := rowOf(y, scratch)
-				for x, bx := 0, 0; bx < bw; bx++ {
-					var r, g, b uint32
-					for end := min(x+kx, w); x < end; x++ {
-						r += uint32(row[4*x])
-						g += uint32(row[4*x+1])
-						b += uint32(row[4*x+2])
-					}
-					acc[3*bx] += r
-					acc[3*bx+1] += g
-					acc[3*bx+2] += b
-				}
+				addRGBBoxSums(img.Pix[y*img.Stride:y*img.Stride+4*w], kx, acc)
 			}
 			for bx := 0; bx < bw; bx++ {
 				n := float32((min((bx+1)*kx, w) - bx*kx) * (y1 - y0))
@@ -49,6 +28,54 @@ func resizeRGB(img image.Image, s int, dst []float32) {
 				src[3*bx+1] = float32(acc[3*bx+1]) / n
 				src[3*bx+2] = float32(acc[3*bx+2]) / n
 			}
+		}
+	}, false, dst)
+}
+
+// addRGBBoxSums adds to acc[3j…3j+2] the R, G and B sums of the pixels [j·k, (j+1)·k) of
+// row (RGBA, 4 bytes a pixel; the last box may be narrower). A function of its own: the
+// same loop written inside the closure above ran about 10% slower.
+func addRGBBoxSums(row []uint8, k int, acc []uint32) {
+	w := len(row) / 4
+	for x, bx := 0, 0; 3*bx < len(acc); bx++ {
+		var r, g, b uint32
+		for end := min(x+k, w); x < end; x++ {
+			r += uint32(row[4*x])
+			g += uint32(row[4*x+1])
+			b += uint32(row[4*x+2])
+		}
+		acc[3*bx] += r
+		acc[3*bx+1] += g
+		acc[3*bx+2] += b
+	}
+}
+
+// boxFactors is the integer box reduction (kx×ky source pixels a box) ahead of the triangle
+// filter for a w×h source and an s×s result: as large as keeps at least s boxes each way.
+func boxFactors(w, h, s int) (kx, ky int) { return max(1, w/s), max(1, h/s) }
+
+// A boxRow writes the three channel averages of every box in box row by (boxes as
+// boxFactors makes them, the last in a row or column possibly narrower) to src,
+// interleaved. Each worker of resample makes its own, so it may keep scratch buffers.
+type boxRow func(by int, src []float32)
+
+// resample is resizeRGB's filtering for any source of box rows: the triangle filter across
+// the boxes of each row, then down the columns, into dst's three s×s planes. With ycc the
+// channels are Y′, Cb and Cr and are converted to RGB as they are written (see
+// resizeYCbCr).
+func resample(w, h, s int, newBoxRow func() boxRow, ycc bool, dst []float32) {
+	kx, ky := boxFactors(w, h, s)
+	bw, bh := (w+kx-1)/kx, (h+ky-1)/ky
+	xw := triangleWeights(w, kx, s)
+	yw := triangleWeights(h, ky, s)
+	// Each row of boxes is filtered horizontally as soon as it is made, so only the s-wide
+	// intermediate (s×bh) is kept, never the box-reduced image itself.
+	mid := make([]float32, s*bh*3)
+	rows(bh, func(lo, hi int) {
+		boxes := newBoxRow()
+		src := make([]float32, bw*3)
+		for by := lo; by < hi; by++ {
+			boxes(by, src)
 			out := mid[by*s*3 : (by+1)*s*3]
 			for x, t := range xw {
 				var r, g, b float32
@@ -74,29 +101,13 @@ func resizeRGB(img image.Image, s int, dst []float32) {
 					g += p[1] * wt
 					b += p[2] * wt
 				}
+				if ycc {
+					r, g, b = ycbcrToRGB(r, g, b)
+				}
 				dst[y*s+x], dst[plane+y*s+x], dst[2*plane+y*s+x] = r, g, b
 			}
 		}
 	})
-}
-
-// rgbaRows returns a function giving row y of img as 8-bit RGBA (4 bytes a pixel, alpha not
-// read): NRGBA rows are returned in place, Y′CbCr rows are converted into scratch (4·width
-// bytes) exactly as image/color converts them (see ycbcrRow). img is an *image.NRGBA or an *image.YCbCr with
-// its origin at (0,0).
-func rgbaRows(img image.Image) func(y int, scratch []uint8) []uint8 {
-	switch m := img.(type) {
-	case *image.NRGBA:
-		w := m.Rect.Dx()
-		return func(y int, _ []uint8) []uint8 { return m.Pix[y*m.Stride : y*m.Stride+4*w] }
-	case *image.YCbCr:
-		w := m.Rect.Dx()
-		return func(y int, scratch []uint8) []uint8 {
-			ycbcrRow(m, y, scratch)
-			return scratch[:4*w]
-		}
-	}
-	panic(fmt.Sprintf("infer: resize of %T", img))
 }
 
 type taps struct {
