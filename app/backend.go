@@ -48,7 +48,7 @@ func newBackend(base SupervisorConfig) *backend {
 }
 
 // Cut validates path and runs the engine on it.
-func (b *backend) Cut(ctx context.Context, path string, validated func()) (*image.NRGBA, *image.Gray, error) {
+func (b *backend) Cut(ctx context.Context, path string, validated func()) (image.Image, *image.Gray, error) {
 	b.mu.Lock()
 	lim, roots, eng := b.lim, append([]string(nil), b.roots...), b.eng
 	if eng != nil {
@@ -73,7 +73,10 @@ func (b *backend) Cut(ctx context.Context, path string, validated func()) (*imag
 		}
 		return nil, nil, userError(path, err)
 	}
-	return r.NRGBA(), r.Mask, nil
+	if r.YCbCr != nil {
+		return r.YCbCr, r.Mask, nil // the window converts what it shows, and the rest on export
+	}
+	return r.Image, r.Mask, nil
 }
 
 // Expand lists the image files of paths (folders recursively) and remembers the folders as

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"cutout/engine/infer"
 	"cutout/engine/matte"
 	"cutout/engine/validate"
+	"cutout/engine/ycc"
 )
 
 // Job is one input file and where its result goes, relative to the output folder.
@@ -100,7 +100,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	var out *image.NRGBA
 	if r.YCbCr != nil && !p.Matte.NeedsImage() {
 		// A JPEG is composited from its Y′CbCr planes: only the visible pixels are converted.
-		out, err = matte.FinishRows(r.YCbCr.Rect, infer.YCbCrRows(r.YCbCr), r.Mask, nil, p.Matte)
+		out, err = matte.FinishRows(r.YCbCr.Rect, ycc.Rows(r.YCbCr), r.Mask, nil, p.Matte)
 	} else {
 		out, err = matte.FinishInPlace(r.NRGBA(), r.Mask, nil, p.Matte) // the image is ours alone
 	}

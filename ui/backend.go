@@ -11,8 +11,9 @@ import (
 type Backend interface {
 	// Cut validates the file at path and runs the model on it, blocking until done or ctx
 	// ends. It calls validated (if not nil) once the file passed validation. It returns the
-	// upright full-resolution image and the model's mask, of the same size.
-	Cut(ctx context.Context, path string, validated func()) (*image.NRGBA, *image.Gray, error)
+	// upright full-resolution image (an *image.NRGBA, or a JPEG's *image.YCbCr as decoded,
+	// origin at (0,0)) and the model's mask, of the same size.
+	Cut(ctx context.Context, path string, validated func()) (image.Image, *image.Gray, error)
 	// Expand turns dropped or opened files and folders into the image files to cut out
 	// (folders recursively); problems walking a folder come back as errors.
 	Expand(paths []string) ([]string, []error)

@@ -162,7 +162,11 @@ func (u *UI) fullSize(ctx context.Context, j *job) (*image.NRGBA, *image.Gray, e
 	res := j.res
 	u.jobs.mu.Unlock()
 	if res != nil {
-		return res.img, res.mask, nil
+		return nrgbaOf(res.img), res.mask, nil
 	}
-	return u.b.Cut(ctx, j.path, nil)
+	img, mask, err := u.b.Cut(ctx, j.path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nrgbaOf(img), mask, nil
 }

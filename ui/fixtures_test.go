@@ -32,7 +32,7 @@ type fakeBackend struct {
 	peak    int // most Cuts running at once
 }
 
-func (f *fakeBackend) Cut(ctx context.Context, path string, validated func()) (*image.NRGBA, *image.Gray, error) {
+func (f *fakeBackend) Cut(ctx context.Context, path string, validated func()) (image.Image, *image.Gray, error) {
 	f.mu.Lock()
 	f.cuts++
 	f.active++

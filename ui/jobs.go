@@ -51,16 +51,24 @@ type job struct {
 	scale   float64       // display copy size / photo size, once known
 }
 
-// result is a finished cut: the photo and mask at full size, and their display copies.
+// result is a finished cut: the photo and mask at full size, and their display copies. A
+// JPEG's photo stays in its Y′CbCr (1.5 bytes a pixel where NRGBA takes 4), so the cache holds
+// more of them; it is converted when it is exported.
 type result struct {
-	img  *image.NRGBA
+	img  image.Image // *image.NRGBA or *image.YCbCr
 	mask *image.Gray
 	disp displayCopy
 }
 
 // bytes is the memory a result holds.
 func (r *result) bytes() int64 {
-	n := int64(len(r.img.Pix) + len(r.mask.Pix))
+	n := int64(len(r.mask.Pix))
+	switch m := r.img.(type) {
+	case *image.NRGBA:
+		n += int64(len(m.Pix))
+	case *image.YCbCr:
+		n += int64(len(m.Y) + len(m.Cb) + len(m.Cr))
+	}
 	if r.disp.scale != 1 {
 		n += int64(len(r.disp.img.Pix) + len(r.disp.mask.Pix))
 	}
@@ -188,7 +196,7 @@ func (l *jobList) run(ctx context.Context, j *job) {
 		if err != nil || ctx.Err() != nil {
 			return err
 		}
-		if img == nil || mask == nil || img.Rect.Size() != mask.Rect.Size() || img.Rect.Empty() {
+		if img == nil || mask == nil || img.Bounds().Size() != mask.Rect.Size() || img.Bounds().Empty() {
 			return fmt.Errorf("the engine returned no usable image for %s; try again", j.name)
 		}
 		res = &result{img: img, mask: mask, disp: newDisplayCopy(img, mask, displaySide)}

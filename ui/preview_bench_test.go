@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"image"
+	"image/color"
 	"testing"
 
 	"cutout/engine/matte"
+	"cutout/engine/ycc"
 )
 
 // BenchmarkPreview12MP measures what one slider move costs on a 12 MP photo: finishing the
@@ -36,6 +39,26 @@ func BenchmarkPreview12MP(b *testing.B) {
 	b.Run("display-copy", func(b *testing.B) {
 		for b.Loop() {
 			newDisplayCopy(img, mask, displaySide)
+		}
+	})
+	// A JPEG arrives in Y′CbCr: the display copy converts rows as it reduces them, where the
+	// window used to get a converted NRGBA image first (ycbcr-via-nrgba).
+	yc := image.NewYCbCr(img.Rect, image.YCbCrSubsampleRatio420)
+	for y := 0; y < img.Rect.Dy(); y++ {
+		for x := 0; x < img.Rect.Dx(); x++ {
+			c := img.NRGBAAt(x, y)
+			l, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
+			yc.Y[yc.YOffset(x, y)], yc.Cb[yc.COffset(x, y)], yc.Cr[yc.COffset(x, y)] = l, cb, cr
+		}
+	}
+	b.Run("display-copy-ycbcr", func(b *testing.B) {
+		for b.Loop() {
+			newDisplayCopy(yc, mask, displaySide)
+		}
+	})
+	b.Run("display-copy-ycbcr-via-nrgba", func(b *testing.B) {
+		for b.Loop() {
+			newDisplayCopy(ycc.ToNRGBA(yc), mask, displaySide)
 		}
 	})
 	// The yardstick: one composite of the raw mask at full size, the least any export does.

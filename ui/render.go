@@ -3,11 +3,13 @@ package ui
 import (
 	"image"
 	"image/color"
+	"image/draw"
 	"math"
 	"runtime"
 	"sync"
 
 	"cutout/engine/matte"
+	"cutout/engine/ycc"
 )
 
 // displaySide is the longer side of the display copy the preview works on: twice the size
@@ -28,24 +30,44 @@ type displayCopy struct {
 
 // DisplayCopy is the reduced image and mask the preview works on, made as the window makes
 // it when a photo's cut-out arrives (benchmarks time drop-to-preview with it).
-func DisplayCopy(img *image.NRGBA, mask *image.Gray) (*image.NRGBA, *image.Gray) {
+func DisplayCopy(img image.Image, mask *image.Gray) (*image.NRGBA, *image.Gray) {
 	d := newDisplayCopy(img, mask, displaySide)
 	return d.img, d.mask
 }
 
-// newDisplayCopy reduces img and mask so that the longer side is at most side pixels.
-func newDisplayCopy(img *image.NRGBA, mask *image.Gray, side int) displayCopy {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
+// newDisplayCopy reduces img (an *image.NRGBA, or a JPEG's *image.YCbCr as the engine sends
+// it) and mask so that the longer side is at most side pixels.
+func newDisplayCopy(img image.Image, mask *image.Gray, side int) displayCopy {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
 	s := math.Min(1, float64(side)/float64(max(w, h)))
 	if s == 1 {
-		return displayCopy{img: img, mask: mask, scale: 1}
+		return displayCopy{img: nrgbaOf(img), mask: mask, scale: 1}
 	}
 	dw, dh := max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s)))
-	return displayCopy{
-		img:   resizeNRGBA(img, dw, dh),
-		mask:  resizeGray(mask, dw, dh),
-		scale: float64(dw) / float64(w),
+	d := displayCopy{mask: resizeGray(mask, dw, dh), scale: float64(dw) / float64(w)}
+	if m, ok := img.(*image.YCbCr); ok {
+		d.img = resizeYCbCr(m, dw, dh)
+	} else {
+		d.img = resizeNRGBA(nrgbaOf(img), dw, dh)
 	}
+	return d
+}
+
+// nrgbaOf is img as NRGBA with its origin at (0,0): img itself, or a JPEG's Y′CbCr converted.
+func nrgbaOf(img image.Image) *image.NRGBA {
+	switch m := img.(type) {
+	case *image.NRGBA:
+		if m.Rect.Min == (image.Point{}) {
+			return m
+		}
+	case *image.YCbCr:
+		return ycc.ToNRGBA(m)
+	}
+	b := img.Bounds()
+	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(out, out.Rect, img, b.Min, draw.Src)
+	return out
 }
 
 // thumbnail is the cut-out of img by mask, reduced to fit side × side.
@@ -66,6 +88,24 @@ func resizeNRGBA(src *image.NRGBA, w, h int) *image.NRGBA {
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 	tight := pixOf(src.Pix, src.Stride, sw, sh, 4)
 	areaResize(tight, sw, sh, dst.Pix, w, h, 4)
+	return dst
+}
+
+// resizeYCbCr is resizeNRGBA for a JPEG's Y′CbCr: its rows are converted as the block sums
+// read them, so the full-size NRGBA image (48 MB at 12 MP) is never made.
+func resizeYCbCr(src *image.YCbCr, w, h int) *image.NRGBA {
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	k := min(sw/w, sh/h)
+	if k < 2 || !ycc.Usable(src) {
+		return resizeNRGBA(ycc.ToNRGBA(src), w, h)
+	}
+	rows := func(y int, scratch []uint8) []uint8 {
+		ycc.Span(src, y, 0, sw, scratch)
+		return scratch
+	}
+	boxes, bw, bh := boxReduce(rows, sw, sh, 4, k)
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	areaResize(boxes, bw, bh, dst.Pix, w, h, 4)
 	return dst
 }
 
@@ -121,7 +161,8 @@ func areaResize(src []uint8, sw, sh int, dst []uint8, dw, dh, ch int) {
 	if k := min(sw/dw, sh/dh); k >= 2 {
 		// Average k×k blocks first (integer sums, a fraction of the cost), then finish the
 		// remaining, less than twofold reduction with the area filter.
-		src, sw, sh = boxReduce(src, sw, sh, ch, k)
+		tight := src
+		src, sw, sh = boxReduce(func(y int, _ []uint8) []uint8 { return tight[y*sw*ch : (y+1)*sw*ch] }, sw, sh, ch, k)
 	}
 	xs, ys := areaWeights(sw, dw), areaWeights(sh, dh)
 	parallelRows(dh, func(y int) {
@@ -164,63 +205,80 @@ func areaResize(src []uint8, sw, sh int, dst []uint8, dw, dh, ch int) {
 	})
 }
 
-// boxReduce averages k×k blocks of interleaved 8-bit pixels (ch channels); the last block of
-// a row or column may be narrower.
-func boxReduce(src []uint8, sw, sh, ch, k int) ([]uint8, int, int) {
+// boxReduce averages k×k blocks of interleaved 8-bit pixels (ch channels), reading source
+// row y as row(y, scratch) (scratch has room for a row); the last block of a row or column
+// may be narrower.
+func boxReduce(row func(y int, scratch []uint8) []uint8, sw, sh, ch, k int) ([]uint8, int, int) {
 	bw, bh := (sw+k-1)/k, (sh+k-1)/k
 	out := make([]uint8, bw*bh*ch)
-	parallelRows(bh, func(by int) {
-		acc := make([]uint32, bw*ch)
-		y0, y1 := by*k, min((by+1)*k, sh)
-		for y := y0; y < y1; y++ {
-			row := src[y*sw*ch : (y+1)*sw*ch]
-			if ch == 4 {
-				// One pass along the row, moving to the next block every k pixels.
-				bx, n := 0, 0
-				for i := 0; i+3 < len(row); i += 4 {
-					a := acc[4*bx : 4*bx+4 : 4*bx+4]
-					a[0] += uint32(row[i])
-					a[1] += uint32(row[i+1])
-					a[2] += uint32(row[i+2])
-					a[3] += uint32(row[i+3])
-					if n++; n == k {
-						n = 0
-						bx++
-					}
-				}
-				continue
+	workers := min(runtime.GOMAXPROCS(0), max(1, bh/16))
+	var wg sync.WaitGroup
+	for wk := 0; wk < workers; wk++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acc := make([]uint32, bw*ch)
+			scratch := make([]uint8, sw*ch)
+			for by := wk; by < bh; by += workers {
+				boxRow(row, scratch, acc, out[by*bw*ch:(by+1)*bw*ch], by, sw, sh, ch, k)
 			}
-			if ch == 1 {
-				bx, n := 0, 0
-				for _, v := range row {
-					acc[bx] += uint32(v)
-					if n++; n == k {
-						n = 0
-						bx++
-					}
-				}
-				continue
-			}
-			bx, n := 0, 0
-			for i, v := range row {
-				acc[bx*ch+i%ch] += uint32(v)
-				if i%ch == ch-1 {
-					if n++; n == k {
-						n = 0
-						bx++
-					}
-				}
-			}
-		}
-		o := out[by*bw*ch : (by+1)*bw*ch]
-		for bx := 0; bx < bw; bx++ {
-			n := uint32((min((bx+1)*k, sw) - bx*k) * (y1 - y0))
-			for c := 0; c < ch; c++ {
-				o[bx*ch+c] = uint8((acc[bx*ch+c] + n/2) / n)
-			}
-		}
-	})
+		}()
+	}
+	wg.Wait()
 	return out, bw, bh
+}
+
+// boxRow makes box row by of boxReduce into o, with acc (bw·ch) as its sums.
+func boxRow(row func(y int, scratch []uint8) []uint8, scratch []uint8, acc []uint32, o []uint8, by, sw, sh, ch, k int) {
+	bw := len(o) / ch
+	clear(acc)
+	y0, y1 := by*k, min((by+1)*k, sh)
+	for y := y0; y < y1; y++ {
+		row := row(y, scratch)
+		if ch == 4 {
+			// One pass along the row, moving to the next block every k pixels.
+			bx, n := 0, 0
+			for i := 0; i+3 < len(row); i += 4 {
+				a := acc[4*bx : 4*bx+4 : 4*bx+4]
+				a[0] += uint32(row[i])
+				a[1] += uint32(row[i+1])
+				a[2] += uint32(row[i+2])
+				a[3] += uint32(row[i+3])
+				if n++; n == k {
+					n = 0
+					bx++
+				}
+			}
+			continue
+		}
+		if ch == 1 {
+			bx, n := 0, 0
+			for _, v := range row {
+				acc[bx] += uint32(v)
+				if n++; n == k {
+					n = 0
+					bx++
+				}
+			}
+			continue
+		}
+		bx, n := 0, 0
+		for i, v := range row {
+			acc[bx*ch+i%ch] += uint32(v)
+			if i%ch == ch-1 {
+				if n++; n == k {
+					n = 0
+					bx++
+				}
+			}
+		}
+	}
+	for bx := 0; bx < bw; bx++ {
+		n := uint32((min((bx+1)*k, sw) - bx*k) * (y1 - y0))
+		for c := 0; c < ch; c++ {
+			o[bx*ch+c] = uint8((acc[bx*ch+c] + n/2) / n)
+		}
+	}
 }
 
 // parallelRows runs f for every row in [0, n) on a few goroutines.

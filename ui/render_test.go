@@ -1,6 +1,12 @@
 package ui
 
-import "testing"
+import (
+	"bytes"
+	"image"
+	"testing"
+
+	"cutout/engine/ycc"
+)
 
 // TestBoxReduce: every output is the rounded mean of its k×k block (narrower at the right and
 // bottom edges), for grey, RGB and RGBA pixels.
@@ -11,7 +17,7 @@ func TestBoxReduce(t *testing.T) {
 		for i := range src {
 			src[i] = uint8(i*37 + i/5)
 		}
-		out, bw, bh := boxReduce(src, sw, sh, ch, k)
+		out, bw, bh := boxReduce(func(y int, _ []uint8) []uint8 { return src[y*sw*ch : (y+1)*sw*ch] }, sw, sh, ch, k)
 		if bw != 4 || bh != 3 {
 			t.Fatalf("ch %d: %d×%d, want 4×3", ch, bw, bh)
 		}
@@ -30,6 +36,31 @@ func TestBoxReduce(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestDisplayCopyFromYCbCr: a JPEG's Y′CbCr gives exactly the display copy that its NRGBA
+// conversion gives (reduced by blocks, and below twice the display size, converted first),
+// for 4:2:0 and 4:4:4 at odd sizes.
+func TestDisplayCopyFromYCbCr(t *testing.T) {
+	for _, tc := range []struct {
+		w, h  int
+		ratio image.YCbCrSubsampleRatio
+	}{{2901, 1777, image.YCbCrSubsampleRatio420}, {1500, 999, image.YCbCrSubsampleRatio444}, {3001, 41, image.YCbCrSubsampleRatio422}} {
+		m := image.NewYCbCr(image.Rect(0, 0, tc.w, tc.h), tc.ratio)
+		seed := uint32(tc.w)
+		for _, plane := range [][]uint8{m.Y, m.Cb, m.Cr} {
+			for i := range plane {
+				seed = seed*1664525 + 1013904223
+				plane[i] = uint8(seed>>24)/4 + uint8(i%97) // some structure, some noise
+			}
+		}
+		mask := image.NewGray(m.Rect)
+		got := newDisplayCopy(m, mask, displaySide)
+		want := newDisplayCopy(ycc.ToNRGBA(m), mask, displaySide)
+		if got.img.Rect != want.img.Rect || got.scale != want.scale || !bytes.Equal(got.img.Pix, want.img.Pix) {
+			t.Fatalf("%d×%d %v: the display copy from Y′CbCr differs from the one from NRGBA", tc.w, tc.h, tc.ratio)
 		}
 	}
 }

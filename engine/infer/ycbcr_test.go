@@ -62,25 +62,3 @@ func TestYCbCrPathMatchesNRGBA(t *testing.T) {
 		}
 	}
 }
-
-// TestToNRGBAEveryRatio: the fast row conversion gives exactly image/color's colours for every
-// subsampling ratio, at sizes that leave partial chroma blocks.
-func TestToNRGBAEveryRatio(t *testing.T) {
-	for r := image.YCbCrSubsampleRatio444; r <= image.YCbCrSubsampleRatio410; r++ {
-		for _, size := range [][2]int{{37, 23}, {1, 1}, {64, 48}} {
-			ycc := image.NewYCbCr(image.Rect(0, 0, size[0], size[1]), r)
-			seed := uint32(r)*7919 + uint32(size[0])
-			for _, plane := range [][]uint8{ycc.Y, ycc.Cb, ycc.Cr} {
-				for i := range plane {
-					seed = seed*1664525 + 1013904223
-					plane[i] = uint8(seed >> 24)
-				}
-			}
-			want := imaging.Clone(ycc)
-			got := ToNRGBA(ycc)
-			if !bytes.Equal(got.Pix, want.Pix) {
-				t.Fatalf("ratio %v, %v: ToNRGBA differs from image/color's conversion", r, size)
-			}
-		}
-	}
-}
