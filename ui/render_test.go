@@ -62,5 +62,21 @@ func TestDisplayCopyFromYCbCr(t *testing.T) {
 		if got.img.Rect != want.img.Rect || got.scale != want.scale || !bytes.Equal(got.img.Pix, want.img.Pix) {
 			t.Fatalf("%d×%d %v: the display copy from Y′CbCr differs from the one from NRGBA", tc.w, tc.h, tc.ratio)
 		}
+		if got.mask.Rect != got.img.Rect {
+			t.Fatalf("%d×%d: mask %v, image %v", tc.w, tc.h, got.mask.Rect, got.img.Rect)
+		}
+	}
+	// Whole 3×3 blocks reach 1280 and keep 967 px: blocks alone, scale exactly 1/3. Below
+	// three quarters of 1280 with whole blocks (1500 px: 750), the area filter makes 1280.
+	for _, c := range []struct {
+		w, h  int
+		size  image.Point
+		scale float64
+	}{{2901, 1777, image.Pt(967, 593), 1.0 / 3}, {1500, 999, image.Pt(1280, 852), 1280.0 / 1500}} {
+		img := image.NewNRGBA(image.Rect(0, 0, c.w, c.h))
+		d := newDisplayCopy(img, image.NewGray(img.Rect), displaySide)
+		if d.img.Rect.Size() != c.size || d.scale != c.scale {
+			t.Errorf("%d×%d: display copy %v at scale %v, want %v at %v", c.w, c.h, d.img.Rect.Size(), d.scale, c.size, c.scale)
+		}
 	}
 }

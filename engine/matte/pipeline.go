@@ -26,16 +26,17 @@ type Hints struct {
 //  4. Shift grows or shrinks the matte, then Feather softens its edges: these are global edge
 //     adjustments the user sees last, so they apply to the strokes too.
 func Alpha(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.Gray, error) {
-	return alpha(img.Rect, img, mask, hints, o)
+	return alpha(img.Rect, img, mask, hints, o, false)
 }
 
-// alpha is Alpha for an image with bounds rect; img may be nil when o.Refine is RefineNone
-// (the matte is then the mask's alone).
-func alpha(rect image.Rectangle, img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.Gray, error) {
+// alpha is Alpha for an image with bounds r; img may be nil when o.Refine is RefineNone (the
+// matte is then the mask's alone). With reuse, that matte is made in mask itself rather than
+// in a copy (the caller gives mask up).
+func alpha(r image.Rectangle, img *image.NRGBA, mask *image.Gray, hints *Hints, o Options, reuse bool) (*image.Gray, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkSizes(rect, mask, hints); err != nil {
+	if err := checkSizes(r, mask, hints); err != nil {
 		return nil, err
 	}
 	m := mask
@@ -45,9 +46,13 @@ func alpha(rect image.Rectangle, img *image.NRGBA, mask *image.Gray, hints *Hint
 	var a *image.Gray
 	switch o.Refine {
 	case RefineNone:
-		a = cloneGray(m, rect)
+		if reuse && m.Rect == r && m.Stride == r.Dx() {
+			a = m
+		} else {
+			a = cloneGray(m, r)
+		}
 	case RefineGuided:
-		g := cloneGray(m, rect)
+		g := cloneGray(m, r)
 		applyForce(g, hints)
 		a = GuidedFilter(img, g, guidedRadius(o.GuidedRadius, img.Rect), o.GuidedEps)
 	case RefineClosedForm:
@@ -108,13 +113,15 @@ type RowFunc func(y, x0, x1 int, dst []uint8)
 // FinishRows is Finish for an image that is read row by row, such as a JPEG's Y′CbCr
 // converted as it goes, when o.NeedsImage() is false: the matte then comes from the mask
 // alone, and only the pixels that the output shows in colour are ever read — on a transparent
-// cut-out, the run of each row between its first and last visible pixel. Nothing the size of
-// the image is made besides the output. rect gives the size (the output has its bounds).
+// cut-out, the run of each row between its first and last visible pixel. rect gives the size
+// (the output has its bounds). The matte is made in mask itself where it can be, so mask is
+// the caller's to give up: besides the output, nothing the size of the image is made unless
+// an edge option needs it (post-processing, shift, feather).
 func FinishRows(rect image.Rectangle, rows RowFunc, mask *image.Gray, hints *Hints, o Options) (*image.NRGBA, error) {
 	if o.NeedsImage() {
 		return nil, fmt.Errorf("matte: FinishRows cannot refine or estimate colours; convert the image and use Finish")
 	}
-	a, err := alpha(rect, nil, mask, hints, o)
+	a, err := alpha(rect, nil, mask, hints, o, true)
 	if err != nil {
 		return nil, err
 	}
