@@ -97,12 +97,32 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	o.Times.Inference = r.Timings.Inference
 	o.Times.Postprocess = r.Timings.Postprocess
 	t1 := time.Now()
-	var out *image.NRGBA
-	if r.YCbCr != nil && !p.Matte.NeedsImage() {
-		// A JPEG is composited from its Y′CbCr planes: only the visible pixels are converted.
-		out, err = matte.FinishRows(r.YCbCr.Rect, ycc.Rows(r.YCbCr), r.Mask, nil, p.Matte)
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer encodeBuffers.Put(buf)
+	var encode func() error
+	if r.YCbCr != nil && !p.Matte.NeedsImage() && p.Matte.Background != matte.BackgroundMask {
+		// A JPEG is composited from its Y′CbCr planes row by row as the PNG encoder takes
+		// the rows: only the visible pixels are converted, and the full-size RGBA image
+		// (96 MB at 24 MP) is never made.
+		b := r.YCbCr.Rect
+		row, ferr := matte.FinishedRows(b, ycc.Rows(r.YCbCr), r.Mask, nil, p.Matte)
+		err = ferr
+		encode = func() error {
+			return p.Sink.EncodePNGRows(buf, b.Dx(), b.Dy(), func(y int, scratch []byte) []byte {
+				row(y, scratch)
+				return scratch
+			})
+		}
 	} else {
+		var out *image.NRGBA
 		out, err = matte.FinishInPlace(r.NRGBA(), r.Mask, nil, p.Matte) // the image is ours alone
+		encode = func() error {
+			var img image.Image = out
+			if p.Matte.Background == matte.BackgroundMask {
+				img = grayOf(out)
+			}
+			return p.Sink.EncodePNG(buf, img)
+		}
 	}
 	o.Times.Finish = time.Since(t1)
 	if err != nil {
@@ -114,13 +134,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 		return o
 	}
 	t2 := time.Now()
-	var img image.Image = out
-	if p.Matte.Background == matte.BackgroundMask {
-		img = grayOf(out)
-	}
-	buf := encodeBuffers.Get().(*bytes.Buffer)
-	defer encodeBuffers.Put(buf)
-	if err := p.Sink.EncodePNG(buf, img); err != nil {
+	if err := encode(); err != nil {
 		o.Err = fmt.Errorf("%s: encoding the PNG failed: %w", filepath.Base(j.Path), err)
 		return o
 	}

@@ -49,14 +49,25 @@ func (s *Sink) EncodePNG(buf *bytes.Buffer, img image.Image) error {
 	buf.Reset()
 	switch img.(type) {
 	case *image.NRGBA, *image.Gray:
-		level := flate.BestSpeed
-		if s.Compression == png.DefaultCompression || s.Compression == png.BestCompression {
-			level = flate.DefaultCompression
-		}
-		return fastpng.Encode(buf, img, level)
+		return fastpng.Encode(buf, img, s.level())
 	}
 	enc := png.Encoder{CompressionLevel: s.Compression, BufferPool: encoderPool{&s.encoders}}
 	return enc.Encode(buf, img)
+}
+
+// EncodePNGRows is EncodePNG for an RGBA image of width × height made row by row as it is
+// encoded (see fastpng.EncodeRows).
+func (s *Sink) EncodePNGRows(buf *bytes.Buffer, width, height int, rows func(y int, scratch []byte) []byte) error {
+	buf.Reset()
+	return fastpng.EncodeRows(buf, width, height, false, s.level(), rows)
+}
+
+// level is the deflate level for the sink's compression setting.
+func (s *Sink) level() int {
+	if s.Compression == png.DefaultCompression || s.Compression == png.BestCompression {
+		return flate.DefaultCompression
+	}
+	return flate.BestSpeed
 }
 
 // WriteBytes writes data to dir/rel with rel's extension replaced by ext (".png").

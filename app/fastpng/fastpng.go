@@ -35,16 +35,28 @@ const stripRows = 128
 func Encode(w io.Writer, img image.Image, level int) error {
 	var pix []byte
 	var stride, bpp int
-	var colorType byte
 	b := img.Bounds()
 	width, height := b.Dx(), b.Dy()
 	switch m := img.(type) {
 	case *image.NRGBA:
-		pix, stride, bpp, colorType = m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 4, 6
+		pix, stride, bpp = m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 4
 	case *image.Gray:
-		pix, stride, bpp, colorType = m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 1, 0
+		pix, stride, bpp = m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 1
 	default:
 		return errors.New("fastpng: only *image.NRGBA and *image.Gray are supported")
+	}
+	rows := func(y int, _ []byte) []byte { return pix[y*stride : y*stride+width*bpp] }
+	return EncodeRows(w, width, height, bpp == 1, level, rows)
+}
+
+// EncodeRows is Encode for an image made row by row as it is encoded: rows(y, scratch)
+// returns row y (8-bit RGBA, or grey when gray), in scratch (room for one row) or in memory of
+// its own. It is called from several goroutines at once, once for most rows and twice for
+// the row above each strip, so the image never has to exist whole.
+func EncodeRows(w io.Writer, width, height int, gray bool, level int, rows func(y int, scratch []byte) []byte) error {
+	bpp, colorType := 4, byte(6)
+	if gray {
+		bpp, colorType = 1, 0
 	}
 	if level < flate.HuffmanOnly || level > flate.BestCompression {
 		return errors.New("fastpng: compression level out of range")
@@ -56,7 +68,7 @@ func Encode(w io.Writer, img image.Image, level int) error {
 	if level == flate.BestSpeed {
 		filter = appendUp
 	}
-	strips := compressStrips(pix, stride, width, height, bpp, level, filter)
+	strips := compressStrips(rows, width, height, bpp, level, filter)
 
 	bw := bufio.NewWriterSize(w, 1<<20)
 	bw.WriteString("\x89PNG\r\n\x1a\n")
@@ -98,7 +110,7 @@ var flaters [12]sync.Pool
 // first row); dst has room for them.
 type filterFunc func(dst, row, prev []byte, bpp int) []byte
 
-func compressStrips(pix []byte, stride, width, height, bpp, level int, filter filterFunc) []strip {
+func compressStrips(rows func(y int, scratch []byte) []byte, width, height, bpp, level int, filter filterFunc) []strip {
 	count := (height + stripRows - 1) / stripRows
 	out := make([]strip, count)
 	next := make(chan int, count)
@@ -111,18 +123,21 @@ func compressStrips(pix []byte, stride, width, height, bpp, level int, filter fi
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rowLen := 1 + width*bpp
-			filtered := make([]byte, 0, stripRows*rowLen)
+			rowLen := width * bpp
+			filtered := make([]byte, 0, stripRows*(1+rowLen))
+			// Two row buffers in turn: the row and the one above it (which the filter reads).
+			scratch := [2][]byte{make([]byte, rowLen), make([]byte, rowLen)}
 			for i := range next {
 				y0, y1 := i*stripRows, min((i+1)*stripRows, height)
 				filtered = filtered[:0]
+				var prev []byte
+				if y0 > 0 {
+					prev = rows(y0-1, scratch[(y0-1)%2])
+				}
 				for y := y0; y < y1; y++ {
-					row := pix[y*stride : y*stride+width*bpp]
-					var prev []byte
-					if y > 0 {
-						prev = pix[(y-1)*stride : (y-1)*stride+width*bpp]
-					}
-					filtered = filter(filtered, row, prev, bpp)
+					row := rows(y, scratch[y%2])
+					filtered = filter(filtered, row[:rowLen], prev, bpp)
+					prev = row
 				}
 				out[i] = deflateStrip(filtered, level, i == count-1)
 			}

@@ -118,10 +118,7 @@ type RowFunc func(y, x0, x1 int, dst []uint8)
 // the caller's to give up: besides the output, nothing the size of the image is made unless
 // an edge option needs it (post-processing, shift, feather).
 func FinishRows(rect image.Rectangle, rows RowFunc, mask *image.Gray, hints *Hints, o Options) (*image.NRGBA, error) {
-	if o.NeedsImage() {
-		return nil, fmt.Errorf("matte: FinishRows cannot refine or estimate colours; convert the image and use Finish")
-	}
-	a, err := alpha(rect, nil, mask, hints, o, true)
+	row, err := FinishedRows(rect, rows, mask, hints, o)
 	if err != nil {
 		return nil, err
 	}
@@ -129,26 +126,44 @@ func FinishRows(rect image.Rectangle, rows RowFunc, mask *image.Gray, hints *Hin
 	w := rect.Dx()
 	parallel(rect.Dy(), func(lo, hi int) {
 		for y := lo; y < hi; y++ {
-			ar := a.Pix[y*a.Stride : y*a.Stride+w]
-			d := out.Pix[y*out.Stride : y*out.Stride+4*w]
-			if o.Background != BackgroundMask {
-				// Pixels with a zero matte show no colour of their own (transparent, or the
-				// background colour), so the image is read between the first and last others.
-				x0, x1 := 0, w
-				for x0 < w && ar[x0] == 0 {
-					x0++
-				}
-				for x1 > x0 && ar[x1-1] == 0 {
-					x1--
-				}
-				if x0 < x1 {
-					rows(y, x0, x1, d)
-				}
-			}
-			compositeRow(d, d, ar, o)
+			row(y, out.Pix[y*out.Stride:y*out.Stride+4*w])
 		}
 	})
 	return out, nil
+}
+
+// FinishedRows is FinishRows without the output image: it makes the matte and returns a
+// function that writes row y of the finished image (NRGBA, 4·width bytes) into dst, for an
+// encoder that takes rows as they are made, so that the output never exists whole. The
+// function may be called from several goroutines at once.
+func FinishedRows(rect image.Rectangle, rows RowFunc, mask *image.Gray, hints *Hints, o Options) (func(y int, dst []uint8), error) {
+	if o.NeedsImage() {
+		return nil, fmt.Errorf("matte: FinishRows cannot refine or estimate colours; convert the image and use Finish")
+	}
+	a, err := alpha(rect, nil, mask, hints, o, true)
+	if err != nil {
+		return nil, err
+	}
+	w := rect.Dx()
+	return func(y int, d []uint8) {
+		ar := a.Pix[y*a.Stride : y*a.Stride+w]
+		d = d[:4*w]
+		if o.Background != BackgroundMask {
+			// Pixels with a zero matte show no colour of their own (transparent, or the
+			// background colour), so the image is read between the first and last others.
+			x0, x1 := 0, w
+			for x0 < w && ar[x0] == 0 {
+				x0++
+			}
+			for x1 > x0 && ar[x1-1] == 0 {
+				x1--
+			}
+			if x0 < x1 {
+				rows(y, x0, x1, d)
+			}
+		}
+		compositeRow(d, d, ar, o)
+	}, nil
 }
 
 // checkSizes reports inputs whose sizes differ from the image's (bounds r).

@@ -1,6 +1,7 @@
 package matte
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -255,6 +256,21 @@ func TestFinishRowsMatchesFinish(t *testing.T) {
 			for i := range want.Pix {
 				if got.Pix[i] != want.Pix[i] {
 					t.Fatalf("byte %d (pixel %d,%d) = %d, want %d", i, (i/4)%w, i/4/w, got.Pix[i], want.Pix[i])
+				}
+			}
+			// Row by row into a buffer full of stale bytes, as an encoder reuses one.
+			row, err := FinishedRows(img.Rect, rows, cloneGray(mask, mask.Rect), tc.hints, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]uint8, 4*w)
+			for y := 0; y < h; y++ {
+				for i := range buf {
+					buf[i] = uint8(7 * i)
+				}
+				row(y, buf)
+				if !bytes.Equal(buf, want.Pix[y*want.Stride:y*want.Stride+4*w]) {
+					t.Fatalf("FinishedRows row %d differs from Finish", y)
 				}
 			}
 			if o.Background != BackgroundMask && tc.hints == nil && o.Shift == 0 && read[12] != 0 {
