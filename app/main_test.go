@@ -3,6 +3,8 @@ package app
 import (
 	"os"
 	"testing"
+
+	_ "cutout/internal/localefix" // the test binary is also the engine: no Fyne locale noise
 )
 
 // TestMain lets the test binary double as the engine process: the supervisor tests start
