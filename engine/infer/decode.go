@@ -14,6 +14,7 @@ import (
 	_ "golang.org/x/image/webp"
 
 	"cutout/engine/proto"
+	"cutout/engine/ycc"
 )
 
 // Decode decodes image bytes (already validated: format sniffed, dimensions capped) into
@@ -49,10 +50,7 @@ func chroma(y *image.YCbCr) (cw, ch int, ok bool) {
 
 // usableYCbCr says whether y can be read and carried as it is: origin at (0,0) and one of
 // image's six subsampling ratios. Anything else is converted to NRGBA first.
-func usableYCbCr(y *image.YCbCr) bool {
-	_, _, ok := chroma(y)
-	return ok && y.Rect.Min == (image.Point{})
-}
+func usableYCbCr(y *image.YCbCr) bool { return ycc.Usable(y) }
 
 // YCbCrPlanes gives y's planes without the decoder's padding, as the protocol carries them:
 // Y (w·h), then Cb and Cr (each as proto.ChromaSize gives). When the decoder's rows are

@@ -114,7 +114,7 @@ type Options struct {
 
 // NeedsImage reports whether finishing reads the image's colours for more than the composite:
 // a refinement (guided or closed-form) or a foreground estimate the output shows. When it is
-// false the matte depends on the mask alone (see FinishRows).
+// false the matte depends on the mask alone (see FinishedRows).
 func (o Options) NeedsImage() bool {
 	return o.Refine != RefineNone || (o.EstimateForeground && o.Background != BackgroundMask)
 }

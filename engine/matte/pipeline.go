@@ -110,35 +110,19 @@ func FinishInPlace(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) 
 // RGBA into dst[4·x0 : 4·x1]; dst is the output row, alpha is ignored.
 type RowFunc func(y, x0, x1 int, dst []uint8)
 
-// FinishRows is Finish for an image that is read row by row, such as a JPEG's Y′CbCr
-// converted as it goes, when o.NeedsImage() is false: the matte then comes from the mask
-// alone, and only the pixels that the output shows in colour are ever read — on a transparent
-// cut-out, the run of each row between its first and last visible pixel. rect gives the size
-// (the output has its bounds). The matte is made in mask itself where it can be, so mask is
-// the caller's to give up: besides the output, nothing the size of the image is made unless
-// an edge option needs it (post-processing, shift, feather).
-func FinishRows(rect image.Rectangle, rows RowFunc, mask *image.Gray, hints *Hints, o Options) (*image.NRGBA, error) {
-	row, err := FinishedRows(rect, rows, mask, hints, o)
-	if err != nil {
-		return nil, err
-	}
-	out := image.NewNRGBA(rect)
-	w := rect.Dx()
-	parallel(rect.Dy(), func(lo, hi int) {
-		for y := lo; y < hi; y++ {
-			row(y, out.Pix[y*out.Stride:y*out.Stride+4*w])
-		}
-	})
-	return out, nil
-}
-
-// FinishedRows is FinishRows without the output image: it makes the matte and returns a
-// function that writes row y of the finished image (NRGBA, 4·width bytes) into dst, for an
-// encoder that takes rows as they are made, so that the output never exists whole. The
-// function may be called from several goroutines at once.
+// FinishedRows is Finish for an image that is read row by row, such as a JPEG's Y′CbCr
+// converted as it goes, when o.NeedsImage() is false, and without an output image: it makes
+// the matte (from the mask alone) and returns a function that writes row y of the finished
+// image (NRGBA, 4·width bytes) into dst, for an encoder that takes rows as they are made, so
+// that the output never exists whole. Only the pixels that the output shows in colour are
+// read — on a transparent cut-out, the run of each row between its first and last visible
+// pixel. rect gives the size. The matte is made in mask itself where it can be, so mask is
+// the caller's to give up: nothing the size of the image is made unless an edge option needs
+// it (post-processing, shift, feather). The function may be called from several goroutines
+// at once.
 func FinishedRows(rect image.Rectangle, rows RowFunc, mask *image.Gray, hints *Hints, o Options) (func(y int, dst []uint8), error) {
 	if o.NeedsImage() {
-		return nil, fmt.Errorf("matte: FinishRows cannot refine or estimate colours; convert the image and use Finish")
+		return nil, fmt.Errorf("matte: FinishedRows cannot refine or estimate colours; convert the image and use Finish")
 	}
 	a, err := alpha(rect, nil, mask, hints, o, true)
 	if err != nil {

@@ -64,7 +64,7 @@ func Span(m *image.YCbCr, y, x0, x1 int, dst []uint8) {
 	}
 }
 
-// Rows is Span as a function of m (Usable), the form matte.FinishRows reads an image in.
+// Rows is Span as a function of m (Usable), the form matte.FinishedRows reads an image in.
 func Rows(m *image.YCbCr) func(y, x0, x1 int, dst []uint8) {
 	if !Usable(m) {
 		panic("ycc.Rows: origin not at (0,0) or an unknown subsampling ratio")
