@@ -247,20 +247,11 @@ func areaResize(src []uint8, sw, sh int, dst []uint8, dw, dh, ch int) {
 func boxReduce(row func(y int, scratch []uint8) []uint8, sw, sh, ch, k int) ([]uint8, int, int) {
 	bw, bh := (sw+k-1)/k, (sh+k-1)/k
 	out := make([]uint8, bw*bh*ch)
-	workers := min(runtime.GOMAXPROCS(0), max(1, bh/16))
-	var wg sync.WaitGroup
-	for wk := 0; wk < workers; wk++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			acc := make([]uint32, bw*ch)
-			scratch := make([]uint8, sw*ch)
-			for by := wk; by < bh; by += workers {
-				boxRow(row, scratch, acc, out[by*bw*ch:(by+1)*bw*ch], by, sw, sh, ch, k)
-			}
-		}()
-	}
-	wg.Wait()
+	parallelWorkers(bh, func() func(by int) {
+		acc := make([]uint32, bw*ch)
+		scratch := make([]uint8, sw*ch)
+		return func(by int) { boxRow(row, scratch, acc, out[by*bw*ch:(by+1)*bw*ch], by, sw, sh, ch, k) }
+	})
 	return out, bw, bh
 }
 
@@ -319,12 +310,19 @@ func boxRow(row func(y int, scratch []uint8) []uint8, scratch []uint8, acc []uin
 
 // parallelRows runs f for every row in [0, n) on a few goroutines.
 func parallelRows(n int, f func(y int)) {
+	parallelWorkers(n, func() func(int) { return f })
+}
+
+// parallelWorkers is parallelRows where each goroutine gets its row function from newWorker,
+// so that it can keep buffers of its own.
+func parallelWorkers(n int, newWorker func() func(y int)) {
 	workers := min(runtime.GOMAXPROCS(0), max(1, n/16))
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			f := newWorker()
 			for y := w; y < n; y += workers {
 				f(y)
 			}
