@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,7 +88,7 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 	if !ort.IsInitialized() {
 		return nil, ErrNotInitialized
 	}
-	in, out, err := ort.GetInputOutputInfoWithONNXData(data)
+	in, out, err := modelIO(data)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: reading its inputs and outputs: %w", m.Name, err)
 	}
@@ -96,14 +97,14 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 	}
 	inName, outName := m.Input, m.Output
 	if inName == "" {
-		inName = in[0].Name
+		inName = in[0]
 	}
 	if outName == "" {
-		outName = out[0].Name
+		outName = out[0]
 	}
-	if !hasIO(in, inName) || !hasIO(out, outName) {
+	if !slices.Contains(in, inName) || !slices.Contains(out, outName) {
 		return nil, fmt.Errorf("model %s: the file has no input %q or output %q (it has %v → %v)",
-			m.Name, inName, outName, ioNames(in), ioNames(out))
+			m.Name, inName, outName, in, out)
 	}
 	threads := opt.Threads
 	if threads <= 0 {
@@ -162,23 +163,6 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 		return nil, fmt.Errorf("model %s: creating the ONNX Runtime session: %w", m.Name, err)
 	}
 	return &Session{Model: m, sess: sess, input: inName, output: outName, side: m.InputSize, threads: threads, device: used}, nil
-}
-
-func hasIO(list []ort.InputOutputInfo, name string) bool {
-	for _, x := range list {
-		if x.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func ioNames(list []ort.InputOutputInfo) []string {
-	names := make([]string, len(list))
-	for i, x := range list {
-		names[i] = x.Name
-	}
-	return names
 }
 
 // Side is the model's square input size in pixels.
