@@ -37,12 +37,12 @@ func msg(kv ...any) []byte {
 // initializer w is also listed among the graph's inputs, before x; with sparse, a second
 // constant s (a sparse initializer, IR 6) is added too.
 func tinyModel(sparse bool) []byte {
-	const float = 1 // TensorProto.FLOAT
+	const float = 1                                           // TensorProto.FLOAT
 	tensorType := msg(1, msg(1, float, 2, msg(1, msg(1, 2)))) // TypeProto{tensor_type{FLOAT, [2]}}
 	value := func(name string) []byte { return msg(1, name, 2, tensorType) }
-	w := msg(1, 2, 2, float, 8, "w", 4, 0) // dims [2], FLOAT, name w, float_data (0 packed below)
+	w := msg(1, 2, 2, float, 8, "w") // dims [2], FLOAT, name w
 	w = protowire.AppendTag(w, 4, protowire.BytesType)
-	w = protowire.AppendBytes(w, []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40}) // [1, 2]
+	w = protowire.AppendBytes(w, []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40}) // float_data, packed: [1, 2]
 	graph := msg(1, msg(1, "x", 1, "w", 2, "t", 4, "Add"), 2, "tiny", 5, w,
 		11, value("w"), 11, value("x"), 12, value("y"))
 	ir, opset := 3, 7
