@@ -29,10 +29,10 @@ const (
 func modelIO(data []byte) (inputs, outputs []string, err error) {
 	var graph []byte
 	found := false
-	err = fields(data, func(num protowire.Number, typ protowire.Type, v []byte) error {
-		if num == modelGraph && typ == protowire.BytesType {
+	err = walk(data, func(f field) error {
+		if f.num == modelGraph && f.typ == protowire.BytesType {
 			// A repeated singular message is merged by protobuf; ONNX files have one graph.
-			graph, found = v, true
+			graph, found = f.val, true
 		}
 		return nil
 	})
@@ -44,10 +44,11 @@ func modelIO(data []byte) (inputs, outputs []string, err error) {
 	}
 	consts := map[string]bool{}
 	var declared []string
-	err = fields(graph, func(num protowire.Number, typ protowire.Type, v []byte) error {
-		if typ != protowire.BytesType {
+	err = walk(graph, func(f field) error {
+		if f.typ != protowire.BytesType {
 			return nil
 		}
+		num, v := f.num, f.val
 		switch num {
 		case graphInput, graphOutput:
 			name, err := stringField(v, valueInfoName)
@@ -89,39 +90,13 @@ func modelIO(data []byte) (inputs, outputs []string, err error) {
 	return inputs, outputs, nil
 }
 
-// fields calls f with each top-level field of the protobuf message b; v is the payload of a
-// length-delimited field and nil for the others.
-func fields(b []byte, f func(num protowire.Number, typ protowire.Type, v []byte) error) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		var v []byte
-		if typ == protowire.BytesType {
-			v, n = protowire.ConsumeBytes(b)
-		} else {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if err := f(num, typ, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // bytesField is the last occurrence of length-delimited field num in message b (protobuf's
 // rule for a repeated singular field), or nil.
 func bytesField(b []byte, num protowire.Number) ([]byte, error) {
 	var out []byte
-	err := fields(b, func(n protowire.Number, typ protowire.Type, v []byte) error {
-		if n == num && typ == protowire.BytesType {
-			out = v
+	err := walk(b, func(f field) error {
+		if f.num == num && f.typ == protowire.BytesType {
+			out = f.val
 		}
 		return nil
 	})

@@ -41,6 +41,8 @@ type SessionOptions struct {
 	Log func(string)
 	// Tune, when set, adjusts the ONNX Runtime options last (benchmarks sweep settings with it).
 	Tune func(*ort.SessionOptions) error
+
+	keepHalf bool // tests: load a float16 model as it is, not widened to float32
 }
 
 // Session is one loaded model, created once and reused for every image. Run is safe for
@@ -156,6 +158,13 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 			}
 		} else {
 			used = DeviceCUDA
+		}
+	}
+	if used == DeviceCPU && !opt.keepHalf {
+		// The CPU computes float16 models in float32 between casts: give it the float32 model
+		// (see widen). A model widen cannot handle is loaded as it is.
+		if wide, _, err := widen(data); err == nil {
+			data = wide
 		}
 	}
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{inName}, []string{outName}, so)
