@@ -167,6 +167,7 @@ func (b *backend) Apply(s ui.EngineSettings) error {
 	}
 	c := b.base
 	c.Model, c.Threads, c.Limits = s.Model, s.Threads, lim
+	c.Warm = true // the window starts its engine before the first photo is dropped
 	sup, err := NewSupervisor(c)
 	if err != nil {
 		return fmt.Errorf("Cutout's engine could not be set up: %v. Check that the models are installed (make models)", err)

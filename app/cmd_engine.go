@@ -25,6 +25,7 @@ func cmdEngine(args []string, stderr io.Writer) int {
 	memory := fs.Uint64("memory", 0, "address-space limit in bytes")
 	unverified := fs.String("unverified-model", "", "a user's own model, loaded without a checksum")
 	hooks := fs.Bool("test-hooks", false, "honour test-only job hooks")
+	warm := fs.Bool("warm", false, "run the model once on a blank input while waiting for the first job")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -58,7 +59,7 @@ func cmdEngine(args []string, stderr io.Writer) int {
 	data = nil
 	debug.FreeOSMemory()
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
-	err = infer.Serve(in, os.Stdout, e, infer.WorkerOptions{TestHooks: *hooks,
+	err = infer.Serve(in, os.Stdout, e, infer.WorkerOptions{TestHooks: *hooks, Warm: *warm,
 		Device: strings.TrimSpace(e.Session.Device() + " " + paren(fallback)), Sandbox: sandbox})
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout engine:", err)

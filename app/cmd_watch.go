@@ -39,6 +39,7 @@ func cmdWatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "WARNING: loading %s WITHOUT checksum verification (--allow-unverified-model).\n"+
 			"         Only do this with a model file you made or trust.\n", c.engine.UnverifiedModel)
 	}
+	c.engine.Warm = true // files may take a while to come: have the model ready for them
 	eng, err := NewEngine(ctx, c.engine)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -214,4 +215,41 @@ func TestEngineRefusesTamperedModel(t *testing.T) {
 	if !errors.Is(err, ErrEngineStart) || !strings.Contains(err.Error(), "does not match its checksum") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// TestEngineWarm: an engine started with Warm makes its first run's allocations before any
+// image comes (its resident memory grows to the model's working size on its own), and an
+// image that comes during the warm-up is cut out as usual.
+func TestEngineWarm(t *testing.T) {
+	s := testSupervisor(t, SupervisorConfig{Warm: true})
+	pid := waitNewPid(t, s, 0)
+	var rss int64
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if rss = residentKB(t, pid); rss > 500<<10 {
+			break
+		}
+	}
+	if rss <= 500<<10 {
+		t.Fatalf("the warm engine holds %d MB with no image sent, want the model's working memory (> 500 MB)", rss>>10)
+	}
+	mustCut(t, s)
+
+	s = testSupervisor(t, SupervisorConfig{Warm: true})
+	mustCut(t, s) // during its warm-up
+}
+
+// residentKB is a process's resident memory in KiB.
+func residentKB(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb
+		}
+	}
+	return 0
 }

@@ -21,6 +21,9 @@ type WorkerOptions struct {
 	TestHooks bool
 	// Device and Sandbox describe the engine in its hello frame.
 	Device, Sandbox string
+	// Warm runs the model once on a blank input right after the hello (Session.Warm), for
+	// engines started ahead of their first image; the first job's run stops it.
+	Warm bool
 }
 
 // Serve is the loop of `cutout engine`: it says hello, then reads jobs from r and writes one
@@ -37,6 +40,9 @@ func Serve(r io.Reader, w io.Writer, e *Engine, opt WorkerOptions) error {
 		Device: opt.Device, Sandboxed: opt.Sandbox}
 	if err := send(hello); err != nil {
 		return err
+	}
+	if opt.Warm {
+		go func() { _ = e.Session.Warm() }()
 	}
 	n := opt.Concurrency
 	if n <= 0 {
