@@ -57,6 +57,24 @@ func realEngine(tb testing.TB) *Engine {
 	return engineVal
 }
 
+// installedModel is one of the models `make` installs, verified, with its bytes.
+func installedModel(tb testing.TB, name string) (*models.Model, []byte) {
+	tb.Helper()
+	man, err := models.Load(filepath.Join(repoRoot(tb), "models"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := man.Lookup(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := models.Verify(m)
+	if err != nil {
+		tb.Fatalf("%s is installed by make (run `make test`): %v", name, err)
+	}
+	return m, data
+}
+
 // grayAt reads a PNG as an 8-bit grey image.
 func readGray(tb testing.TB, path string) *image.Gray {
 	tb.Helper()

@@ -11,8 +11,6 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 	"google.golang.org/protobuf/encoding/protowire"
-
-	"cutout/engine/models"
 )
 
 // halfModel is a small valid float16 model: y = float(half(x) + w + c), with w a float16
@@ -214,18 +212,7 @@ func TestWidenRealModel(t *testing.T) {
 		t.Skip("runs the fp16 model twice")
 	}
 	realEngine(t)
-	man, err := models.Load(filepath.Join(repoRoot(t), "models"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := man.Lookup("isnet-general")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := models.Verify(m)
-	if err != nil {
-		t.Fatalf("the fp16 model is installed by make: %v", err)
-	}
+	m, data := installedModel(t, "isnet-general")
 	wide, changed, err := widen(data)
 	if err != nil || !changed {
 		t.Fatalf("widen: changed %v, %v", changed, err)
@@ -306,18 +293,7 @@ func readFile(t *testing.T, path string) []byte {
 
 // BenchmarkWidenFP16 widens the real fp16 ISNet (88 MB of float16 weights).
 func BenchmarkWidenFP16(b *testing.B) {
-	man, err := models.Load(filepath.Join(repoRoot(b), "models"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := man.Lookup("isnet-general")
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := models.Verify(m)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, data := installedModel(b, "isnet-general")
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		if _, _, err := widen(data); err != nil {
