@@ -1,12 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,11 +108,11 @@ func (b *backend) Extensions() []string { return validate.Extensions() }
 
 // Save encodes img as PNG and writes it into dir, atomically, never over an existing file.
 func (b *backend) Save(img image.Image, dir, name string) (string, error) {
-	var buf bytes.Buffer
-	if err := b.sink.EncodePNG(&buf, img); err != nil {
-		return "", fmt.Errorf("%s could not be encoded as PNG (%v); try again", name, err)
+	path, _, _, err := b.sink.WritePNG(dir, filepath.Base(name), func(w io.Writer) error { return b.sink.EncodePNG(w, img) })
+	var ee *EncodeError
+	if errors.As(err, &ee) {
+		return "", fmt.Errorf("%s could not be encoded as PNG (%v); try again", name, ee.Err)
 	}
-	path, err := b.sink.WriteBytes(dir, filepath.Base(name), ".png", buf.Bytes())
 	if err != nil {
 		return "", fmt.Errorf("the cut-out of %s could not be written into %s (%v); choose another folder or check that you may write there",
 			filepath.Base(name), dir, unwrapPath(err))

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bufio"
-	"bytes"
 	"compress/flate"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"cutout/app/fastpng"
 )
@@ -43,23 +43,67 @@ func (e encoderPool) Get() *png.EncoderBuffer {
 
 func (e encoderPool) Put(b *png.EncoderBuffer) { e.p.Put(b) }
 
-// EncodePNG encodes img as PNG into buf (reset first): NRGBA and grey images with the
-// parallel encoder, anything else with the standard one.
-func (s *Sink) EncodePNG(buf *bytes.Buffer, img image.Image) error {
-	buf.Reset()
+// EncodePNG encodes img as PNG into w: NRGBA and grey images with the parallel encoder,
+// anything else with the standard one.
+func (s *Sink) EncodePNG(w io.Writer, img image.Image) error {
 	switch img.(type) {
 	case *image.NRGBA, *image.Gray:
-		return fastpng.Encode(buf, img, s.level())
+		return fastpng.Encode(w, img, s.level())
 	}
 	enc := png.Encoder{CompressionLevel: s.Compression, BufferPool: encoderPool{&s.encoders}}
-	return enc.Encode(buf, img)
+	return enc.Encode(w, img)
 }
 
 // EncodePNGRows is EncodePNG for an RGBA image of width × height made row by row as it is
 // encoded (see fastpng.EncodeRows).
-func (s *Sink) EncodePNGRows(buf *bytes.Buffer, width, height int, rows func(y int, scratch []byte) []byte) error {
-	buf.Reset()
-	return fastpng.EncodeRows(buf, width, height, false, s.level(), rows)
+func (s *Sink) EncodePNGRows(w io.Writer, width, height int, rows func(y int, scratch []byte) []byte) error {
+	return fastpng.EncodeRows(w, width, height, false, s.level(), rows)
+}
+
+// WritePNG writes the PNG that encode makes to dir/rel with rel's extension replaced by
+// ".png" (as Write does), streaming it into the temporary file: the whole file is never held
+// in memory. It reports how long encoding and writing took; a failure of encode itself (not
+// of the file) comes back as an *EncodeError.
+func (s *Sink) WritePNG(dir, rel string, encode func(io.Writer) error) (path string, enc, write time.Duration, err error) {
+	start := time.Now()
+	var tw timedWriter
+	var encoded time.Time
+	path, err = s.Write(dir, strings.TrimSuffix(rel, filepath.Ext(rel))+".png", func(w io.Writer) error {
+		tw.w = w
+		err := encode(&tw)
+		encoded = time.Now()
+		if err != nil && tw.err == nil {
+			return &EncodeError{err}
+		}
+		return err
+	})
+	if encoded.IsZero() { // the temporary file could not be made
+		encoded = time.Now()
+	}
+	return path, encoded.Sub(start) - tw.spent, tw.spent + time.Since(encoded), err
+}
+
+// EncodeError is a PNG encoder's own failure, as opposed to one of the file it writes.
+type EncodeError struct{ Err error }
+
+func (e *EncodeError) Error() string { return e.Err.Error() }
+func (e *EncodeError) Unwrap() error { return e.Err }
+
+// timedWriter adds up the time its writes take and keeps the first write error.
+type timedWriter struct {
+	w     io.Writer
+	spent time.Duration
+	err   error
+}
+
+func (t *timedWriter) Write(p []byte) (int, error) {
+	t0 := time.Now()
+	n, err := t.w.Write(p)
+	t.spent += time.Since(t0)
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	return n, err
 }
 
 // level is the deflate level for the sink's compression setting.
@@ -68,14 +112,6 @@ func (s *Sink) level() int {
 		return flate.DefaultCompression
 	}
 	return flate.BestSpeed
-}
-
-// WriteBytes writes data to dir/rel with rel's extension replaced by ext (".png").
-func (s *Sink) WriteBytes(dir, rel, ext string, data []byte) (string, error) {
-	return s.Write(dir, strings.TrimSuffix(rel, filepath.Ext(rel))+ext, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
 }
 
 // Write runs write into a temporary file in dir and gives it the name rel (or, when that is

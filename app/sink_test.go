@@ -1,7 +1,9 @@
 package app
 
 import (
+	"bytes"
 	"errors"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -81,6 +83,51 @@ func TestSinkFailedWriteLeavesNothing(t *testing.T) {
 	assertNoTemp(t, filepath.Join(dir, "sub"))
 }
 
+// TestWritePNGStreams: WritePNG writes the same bytes as encoding into memory, under the name
+// with .png; an encoder failure midway comes back as an EncodeError and leaves nothing.
+func TestWritePNGStreams(t *testing.T) {
+	dir := t.TempDir()
+	s := &Sink{}
+	img := image.NewNRGBA(image.Rect(0, 0, 640, 480))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7 / 5)
+	}
+	var want bytes.Buffer
+	if err := s.EncodePNG(&want, img); err != nil {
+		t.Fatal(err)
+	}
+	path, enc, write, err := s.WritePNG(dir, "photo.jpg", func(w io.Writer) error { return s.EncodePNG(w, img) })
+	if err != nil || filepath.Base(path) != "photo.png" || enc <= 0 || write <= 0 {
+		t.Fatalf("WritePNG: %s, encode %v, write %v, %v", path, enc, write, err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("the file differs from the PNG encoded in memory (%d vs %d bytes)", len(got), want.Len())
+	}
+
+	boom := errors.New("encoder failed")
+	_, _, _, err = s.WritePNG(dir, "other.jpg", func(w io.Writer) error {
+		w.Write(want.Bytes()) // past the buffer: bytes reach the temporary file
+		w.Write(want.Bytes())
+		return boom
+	})
+	var ee *EncodeError
+	if !errors.As(err, &ee) || !errors.Is(err, boom) {
+		t.Fatalf("encoder failure: %v, want an EncodeError", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "other.png")); !os.IsNotExist(err) {
+		t.Fatalf("a partial output exists: %v", err)
+	}
+	assertNoTemp(t, dir)
+
+	// An output folder that cannot be made is a write failure, not an encoding one.
+	file := filepath.Join(dir, "a file")
+	os.WriteFile(file, nil, 0o644)
+	_, _, _, err = s.WritePNG(filepath.Join(file, "out"), "x.jpg", func(w io.Writer) error { return s.EncodePNG(w, img) })
+	if err == nil || errors.As(err, &ee) {
+		t.Fatalf("output folder under a file: %v, want a write error", err)
+	}
+}
+
 func assertNoTemp(t *testing.T, dir string) {
 	t.Helper()
 	entries, _ := os.ReadDir(dir)
@@ -100,9 +147,10 @@ func BenchmarkSinkWrite(b *testing.B) {
 		data[i] = byte(i * 31)
 	}
 	s := &Sink{Overwrite: true}
+	write := writeString(string(data))
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := s.WriteBytes(dir, "photo.jpg", ".png", data); err != nil {
+		if _, err := s.Write(dir, "photo.png", write); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -68,11 +69,25 @@ func Serve(r io.Reader, w io.Writer, e *Engine, opt WorkerOptions) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
+			msg := runJob(e, job, opt.TestHooks)
+			big := false
+			if r, ok := msg.(*proto.Result); ok {
+				big = uint64(r.Width)*uint64(r.Height) >= bigResult
+			}
 			// A failed write means the app is gone; the read loop will see EOF.
-			_ = send(runJob(e, job, opt.TestHooks))
+			_ = send(msg)
+			if big {
+				// The image, its mask and the frame are garbage now: collect them before the
+				// next image's arrive, so that those land in these pages, not fresh ones.
+				runtime.GC()
+			}
 		}()
 	}
 }
+
+// bigResult is the size in pixels from which a job's memory is collected as soon as its result
+// is sent.
+const bigResult = 4e6
 
 // runJob validates, decodes and cuts out one job, returning its result or error frame.
 func runJob(e *Engine, j *proto.Job, hooks bool) any {
