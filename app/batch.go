@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"cutout/engine/infer"
 	"cutout/engine/matte"
 	"cutout/engine/validate"
 	"cutout/engine/ycc"
@@ -77,9 +78,6 @@ func (p *Processor) Run(ctx context.Context, jobs <-chan Job, done func(Outcome)
 	wg.Wait()
 }
 
-// bigResult is the size in pixels from which a finished job's memory is collected at once.
-const bigResult = 4e6
-
 // Process runs one job to its end.
 func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	o := Outcome{Job: j}
@@ -96,7 +94,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 		o.Err = err
 		return o
 	}
-	big := r.Mask.Rect.Dx()*r.Mask.Rect.Dy() >= bigResult
+	big := r.Mask.Rect.Dx()*r.Mask.Rect.Dy() >= infer.BigResult
 	o.Times.Decode = r.Timings.Decode
 	o.Times.Preprocess = r.Timings.Preprocess
 	o.Times.Inference = r.Timings.Inference

@@ -223,17 +223,11 @@ func (s *Session) Warm() error {
 	}
 	defer ro.Destroy()
 	n := s.side * s.side
-	in, out := make([]float32, 3*n), make([]float32, n)
-	side := int64(s.side)
-	inT, err := ort.NewTensor(ort.NewShape(1, 3, side, side), in)
+	inT, outT, err := s.tensors(make([]float32, 3*n), make([]float32, n))
 	if err != nil {
 		return err
 	}
 	defer inT.Destroy()
-	outT, err := ort.NewTensor(ort.NewShape(1, 1, side, side), out)
-	if err != nil {
-		return err
-	}
 	defer outT.Destroy()
 	s.warmMu.Lock()
 	s.warming = ro
@@ -275,21 +269,29 @@ func (s *Session) stopWarm() {
 	}
 }
 
+// tensors wraps an NCHW [1,3,S,S] input and a [1,1,S,S] output buffer for ONNX Runtime.
+func (s *Session) tensors(in, out []float32) (inT, outT *ort.Tensor[float32], err error) {
+	side := int64(s.side)
+	if inT, err = ort.NewTensor(ort.NewShape(1, 3, side, side), in); err != nil {
+		return nil, nil, err
+	}
+	if outT, err = ort.NewTensor(ort.NewShape(1, 1, side, side), out); err != nil {
+		inT.Destroy()
+		return nil, nil, err
+	}
+	return inT, outT, nil
+}
+
 func (s *Session) run(in, out []float32, shared bool) (time.Duration, error) {
 	n := s.side * s.side
 	if len(in) != 3*n || len(out) != n {
 		return 0, fmt.Errorf("model %s: input %d / output %d floats, want %d / %d", s.Model.Name, len(in), len(out), 3*n, n)
 	}
-	side := int64(s.side)
-	inT, err := ort.NewTensor(ort.NewShape(1, 3, side, side), in)
+	inT, outT, err := s.tensors(in, out)
 	if err != nil {
 		return 0, err
 	}
 	defer inT.Destroy()
-	outT, err := ort.NewTensor(ort.NewShape(1, 1, side, side), out)
-	if err != nil {
-		return 0, err
-	}
 	defer outT.Destroy()
 	s.stopWarm()
 	if shared {

@@ -72,7 +72,7 @@ func Serve(r io.Reader, w io.Writer, e *Engine, opt WorkerOptions) error {
 			msg := runJob(e, job, opt.TestHooks)
 			big := false
 			if r, ok := msg.(*proto.Result); ok {
-				big = uint64(r.Width)*uint64(r.Height) >= bigResult
+				big = uint64(r.Width)*uint64(r.Height) >= BigResult
 			}
 			// A failed write means the app is gone; the read loop will see EOF.
 			_ = send(msg)
@@ -85,9 +85,10 @@ func Serve(r io.Reader, w io.Writer, e *Engine, opt WorkerOptions) error {
 	}
 }
 
-// bigResult is the size in pixels from which a job's memory is collected as soon as its result
-// is sent.
-const bigResult = 4e6
+// BigResult is the size in pixels from which a job's memory is collected as soon as its
+// result is done with (sent by the engine, written by the app), so that the next image's
+// buffers reuse its pages instead of fresh ones.
+const BigResult = 4e6
 
 // runJob validates, decodes and cuts out one job, returning its result or error frame.
 func runJob(e *Engine, j *proto.Job, hooks bool) any {
