@@ -3,6 +3,7 @@ package infer
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -43,7 +44,8 @@ type SessionOptions struct {
 	// Tune, when set, adjusts the ONNX Runtime options last (benchmarks sweep settings with it).
 	Tune func(*ort.SessionOptions) error
 
-	keepHalf bool // tests: load a float16 model as it is, not widened to float32
+	keepHalf  bool // tests: load a float16 model as it is, not widened to float32
+	keepQuant bool // tests: load a quantised model as it is (see dequantize)
 }
 
 // Session is one loaded model, created once and reused for every image. Run is safe for
@@ -165,15 +167,31 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 			used = DeviceCUDA
 		}
 	}
-	var sess *ort.DynamicAdvancedSession
+	// The CPU computes float16 models in float32 between casts: give it the float32 model
+	// (see widen). On the CPU the light dynamically quantised convolutions are faster in
+	// float32 (see dequantize); ONNX Runtime has no ConvInteger for CUDA, so there all of them
+	// are. A model these cannot handle, or whose rewritten form ONNX Runtime refuses, is
+	// loaded as it is.
+	model, rewritten := data, false
 	if used == DeviceCPU && !opt.keepHalf {
-		// The CPU computes float16 models in float32 between casts: give it the float32 model
-		// (see widen). A model widen cannot handle, or whose widened form ONNX Runtime
-		// refuses, is loaded as it is.
-		if wide, changed, err := widen(data); err == nil && changed {
-			sess, _ = ort.NewDynamicAdvancedSessionWithONNXData(wide, []string{inName}, []string{outName}, so)
+		if wide, changed, err := widen(model); err == nil && changed {
+			model, rewritten = wide, true
 		}
 	}
+	if !opt.keepQuant {
+		limit := lightConv
+		if used == DeviceCUDA {
+			limit = math.MaxInt
+		}
+		if dq, n, err := dequantize(model, limit); err == nil && n > 0 {
+			model, rewritten = dq, true
+		}
+	}
+	var sess *ort.DynamicAdvancedSession
+	if rewritten {
+		sess, _ = ort.NewDynamicAdvancedSessionWithONNXData(model, []string{inName}, []string{outName}, so)
+	}
+	model = nil
 	if sess == nil {
 		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, []string{inName}, []string{outName}, so)
 	}
