@@ -301,26 +301,34 @@ func (r *rope) bytes() []byte {
 	out := make([]byte, r.n)
 	type job struct {
 		src, dst []byte
-		first    int // index of its first value among all the float16 values
+		at       int // where dst starts in out
+		half     bool
 	}
-	var jobs []job
-	at, total := 0, 0
+	jobs := make([]job, 0, len(r.segs))
+	at := 0
 	for _, s := range r.segs {
-		if !s.half {
-			at += copy(out[at:], s.b)
-			continue
+		n := len(s.b)
+		if s.half {
+			n *= 2
 		}
-		jobs = append(jobs, job{s.b, out[at : at+2*len(s.b)], total})
-		at += 2 * len(s.b)
-		total += len(s.b) / 2
+		jobs = append(jobs, job{s.b, out[at : at+n], at, s.half})
+		at += n
 	}
-	// The conversion is most of widen's time: spread it over the cores, by values.
-	rows(total, func(lo, hi int) {
-		k, _ := slices.BinarySearchFunc(jobs, lo, func(j job, v int) int { return j.first + len(j.src)/2 - 1 - v })
-		for ; k < len(jobs) && jobs[k].first < hi; k++ {
+	// Written over the cores, by bytes of out: converting float16 is most of widen's time, and
+	// copying the rest is mostly the kernel handing over fresh pages.
+	rows(r.n, func(lo, hi int) {
+		k, _ := slices.BinarySearchFunc(jobs, lo, func(j job, v int) int { return j.at + len(j.dst) - 1 - v })
+		for ; k < len(jobs) && jobs[k].at < hi; k++ {
 			j := jobs[k]
-			a, b := max(lo, j.first)-j.first, min(hi, j.first+len(j.src)/2)-j.first
-			halvesToFloats(j.dst[4*a:4*b], j.src[2*a:2*b])
+			a, b := max(lo, j.at)-j.at, min(hi, j.at+len(j.dst))-j.at
+			if !j.half {
+				copy(j.dst[a:b], j.src[a:b])
+				continue
+			}
+			// Whole float32 values: a boundary inside the job rounds up the same way for
+			// both of the workers that meet there.
+			a, b = (a+3)&^3, (b+3)&^3
+			halvesToFloats(j.dst[a:b], j.src[a/2:b/2])
 		}
 	})
 	return out
