@@ -32,7 +32,7 @@ DEPS_STAMP := $(CACHE)/deb-deps.stamp
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all deps ort models build run test check bench bench-peer fuzz eval clean
+.PHONY: all deps ort models build run test check bench bench-peer fuzz eval eval-seg clean
 all: build
 
 deps: $(DEPS_STAMP)
@@ -120,6 +120,16 @@ eval: build ort models
 	/usr/bin/python3 $(EVAL_SRC)/compose.py $(EVAL_DIR)/set $(EVAL_BGS) >/dev/null
 	./$(BIN) remove --mask --overwrite $(EVAL_DIR)/set/images -o $(EVAL_DIR)/masks >/dev/null 2>&1
 	$(GO) run ./scripts/eval -set $(EVAL_DIR)/set -masks $(EVAL_DIR)/masks -fg $(EVAL_SRC)/lemur/lemur_foreground.png -write out/eval
+
+# Segmentation quality against binary ground truth (../shared/eval/ecssd100: every tenth pair of
+# ECSSD): mean absolute error and max F-measure of each installed model's masks.
+SEG_SET ?= $(EVAL_SRC)/ecssd100
+eval-seg: build ort models
+	rm -rf $(EVAL_DIR)/seg && mkdir -p $(EVAL_DIR)/seg
+	for m in isnet-general-q8 isnet-general; do \
+		./$(BIN) remove --model $$m --mask $(SEG_SET)/images -o $(EVAL_DIR)/seg/$$m >/dev/null || exit 1; \
+	done
+	$(GO) run ./scripts/segeval -truth $(SEG_SET)/masks $(EVAL_DIR)/seg/*
 
 -include ui.mk
 

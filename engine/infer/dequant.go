@@ -11,11 +11,12 @@ import (
 )
 
 // lightConv is the largest weight count (values) of a dynamically quantised convolution that
-// NewSession computes in float32 on the CPU (see dequantize). Measured on the quantised
-// ISNet (2 cores, AVX-512): a threshold of 40 k values made the run 0.85 × as long, 160 k
-// 0.77 × with 0.89 × the peak memory, 700 k 0.82 × (the heavy convolutions of the deep stages
-// are faster as ConvInteger, and their float weights cost memory), all of them 1.06 × as
-// long with 1.2 × the memory.
+// NewSession computes in float32 on the CPU (see dequantize). Measured on the quantised ISNet
+// (2 cores, AVX-512; run time and peak memory of the run against the model as it is, one
+// process each): up to 40 k values (63 convolutions) 0.85 × the time and 1.05 × the memory,
+// up to 160 k (82) 0.77 × and 0.89 ×, up to 700 k (101) 0.82 × and 0.90 ×, all 119 of them
+// 0.88 × and 1.2 ×: the heavy convolutions of the deep, low-resolution stages gain nothing
+// in float and their float weights cost memory.
 const lightConv = 160_000
 
 // More field numbers of onnx.proto, for dequantize.
