@@ -54,8 +54,17 @@ const (
 // Anything that does not match the chain exactly is left as it is. It returns data itself
 // when it changed nothing.
 func dequantize(data []byte, maxWeights int) ([]byte, int, error) {
-	graph, err := bytesField(data, modelGraph)
-	if err != nil || graph == nil {
+	var graph []byte
+	graphs := 0
+	err := walk(data, func(f field) error {
+		if f.num == modelGraph && f.typ == protowire.BytesType {
+			graph = f.val
+			graphs++
+		}
+		return nil
+	})
+	if err != nil || graphs != 1 {
+		// Protobuf would merge several graph fields into one: not worth rewriting.
 		return data, 0, err
 	}
 	g, err := readGraph(graph)
