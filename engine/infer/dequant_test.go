@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
-
-	"cutout/engine/models"
 )
 
 // Test tensors, as TensorProto bytes.
@@ -299,24 +297,10 @@ func TestDequantizeRealModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mask := func(m *models.Model, data []byte, opt SessionOptions) []float32 {
-		s, err := NewSession(m, data, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		n := s.Side() * s.Side()
-		in, out := make([]float32, 3*n), make([]float32, n)
-		Preprocess(img, m, in)
-		if err := s.Run(in, out); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	quant := mask(m, data, SessionOptions{Device: DeviceCPU, keepQuant: true})
-	float := mask(m, data, SessionOptions{Device: DeviceCPU}) // NewSession dequantizes
+	quant := modelMask(t, m, data, SessionOptions{Device: DeviceCPU, keepQuant: true}, img)
+	float := modelMask(t, m, data, SessionOptions{Device: DeviceCPU}, img) // NewSession dequantizes
 	fm, fdata := installedModel(t, "isnet-general")
-	full := mask(fm, fdata, SessionOptions{Device: DeviceCPU})
+	full := modelMask(t, fm, fdata, SessionOptions{Device: DeviceCPU}, img)
 	var dq8, dqF, q8F float64
 	flipped := 0
 	for i := range quant {

@@ -75,6 +75,24 @@ func installedModel(tb testing.TB, name string) (*models.Model, []byte) {
 	return m, data
 }
 
+// modelMask runs a session of model m made from data with opt on img and returns the raw
+// prediction.
+func modelMask(tb testing.TB, m *models.Model, data []byte, opt SessionOptions, img image.Image) []float32 {
+	tb.Helper()
+	s, err := NewSession(m, data, opt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer s.Close()
+	n := s.Side() * s.Side()
+	in, out := make([]float32, 3*n), make([]float32, n)
+	Preprocess(img, m, in)
+	if err := s.Run(in, out); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
 // grayAt reads a PNG as an 8-bit grey image.
 func readGray(tb testing.TB, path string) *image.Gray {
 	tb.Helper()

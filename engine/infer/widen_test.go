@@ -227,21 +227,9 @@ func TestWidenRealModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	masks := make([][]float32, 2)
-	for i, d := range [][]byte{data, wide} {
-		s, err := NewSession(m, d, SessionOptions{Device: DeviceCPU, keepHalf: i == 0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := s.Side() * s.Side()
-		in := make([]float32, 3*n)
-		masks[i] = make([]float32, n)
-		Preprocess(img, m, in)
-		err = s.Run(in, masks[i])
-		s.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+	masks := [][]float32{
+		modelMask(t, m, data, SessionOptions{Device: DeviceCPU, keepHalf: true}, img),
+		modelMask(t, m, wide, SessionOptions{Device: DeviceCPU}, img),
 	}
 	worst, flipped := 0.0, 0
 	for k := range masks[0] {
