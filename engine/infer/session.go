@@ -191,7 +191,6 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 	if rewritten {
 		sess, _ = ort.NewDynamicAdvancedSessionWithONNXData(model, []string{inName}, []string{outName}, so)
 	}
-	model = nil
 	if sess == nil {
 		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, []string{inName}, []string{outName}, so)
 	}
