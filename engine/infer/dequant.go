@@ -321,7 +321,7 @@ func (g *qgraph) planDequant(maxWeights int) *dequantPlan {
 		inputs := []string{q.ins[0], name}
 		end := scaled.outs[0]
 		if add := g.only(end, "Add"); add != nil && len(add.outs) == 1 {
-			if bias, reshape, t := g.bias(other(add, end), w.out); bias != "" || t != nil {
+			if bias, reshape, t := g.bias(other(add, end), int(w.dims[0])); bias != "" || t != nil {
 				if t != nil {
 					consts = append(consts, other(add, end))
 					bias = g.fresh(c.ins[1] + "_bias")
@@ -478,7 +478,6 @@ type dequantWeights struct {
 	q     []byte
 	zero  byte
 	scale float32
-	out   int // output channels
 }
 
 // tensor is the float32 TensorProto of the dequantised weights.
@@ -527,7 +526,7 @@ func (g *qgraph) weights(wName, zeroName, scaleName string, limit int) (dequantW
 	if math.IsNaN(float64(scale)) || math.IsInf(float64(scale), 0) {
 		return w, false
 	}
-	return dequantWeights{dims: dims, q: q, zero: z[0], scale: scale, out: int(dims[0])}, true
+	return dequantWeights{dims: dims, q: q, zero: z[0], scale: scale}, true
 }
 
 // constant reads initializer name: its dimensions, element type and values as little-endian
