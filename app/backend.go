@@ -34,7 +34,7 @@ type backend struct {
 // liveEngine is an engine with a count of the cuts using it, so that a replaced engine is
 // closed only after its last cut.
 type liveEngine struct {
-	Engine
+	*Supervisor
 	users sync.WaitGroup
 }
 
@@ -48,7 +48,7 @@ func newBackend(base SupervisorConfig) *backend {
 }
 
 // Cut validates path and runs the engine on it.
-func (b *backend) Cut(ctx context.Context, path string, validated func()) (image.Image, *image.Gray, error) {
+func (b *backend) Cut(ctx context.Context, path string, validated func()) (*ui.Cutout, error) {
 	b.mu.Lock()
 	lim, roots, eng := b.lim, append([]string(nil), b.roots...), b.eng
 	if eng != nil {
@@ -57,26 +57,27 @@ func (b *backend) Cut(ctx context.Context, path string, validated func()) (image
 	}
 	b.mu.Unlock()
 	if eng == nil {
-		return nil, nil, errors.New("Cutout's engine is not set up. Restart Cutout")
+		return nil, errors.New("Cutout's engine is not set up. Restart Cutout")
 	}
 	_, data, err := validate.File(path, lim, roots...)
 	if err != nil {
-		return nil, nil, userError(path, err)
+		return nil, userError(path, err)
 	}
 	if validated != nil {
 		validated()
 	}
-	r, err := eng.Cut(ctx, path, data)
+	r, err := eng.Predict(ctx, path, data)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		}
-		return nil, nil, userError(path, err)
+		return nil, userError(path, err)
 	}
+	c := &ui.Cutout{Image: r.Image, Mask: r.Pred.Mask, MaskBytes: 4 * int64(len(r.Pred.Values))}
 	if r.YCbCr != nil {
-		return r.YCbCr, r.Mask, nil // the window converts what it shows, and the rest on export
+		c.Image = r.YCbCr // the window converts what it shows, and the rest on export
 	}
-	return r.Image, r.Mask, nil
+	return c, nil
 }
 
 // Expand lists the image files of paths (folders recursively) and remembers the folders as
@@ -175,7 +176,7 @@ func (b *backend) Apply(s ui.EngineSettings) error {
 	if old := b.eng; old != nil {
 		go func() { old.users.Wait(); old.Close() }()
 	}
-	b.eng = &liveEngine{Engine: sup}
+	b.eng = &liveEngine{Supervisor: sup}
 	// Load the model now, in the background, so the first photo dropped does not wait for
 	// it (a cut that comes meanwhile waits for this start; a failed start is retried by it).
 	go func() { _ = sup.Start(context.Background()) }()

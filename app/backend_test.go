@@ -40,12 +40,31 @@ func TestBackendCutsSample(t *testing.T) {
 	}
 	path := filepath.Join(repoRoot(t), "assets", "samples", "coffee.png")
 	validated := false
-	img, mask, err := b.Cut(context.Background(), path, func() { validated = true })
+	c, err := b.Cut(context.Background(), path, func() { validated = true })
 	if err != nil {
 		t.Fatal(err)
 	}
+	img := c.Image
+	mask := c.Mask(600, 400)
 	if !validated || img.Bounds().Size() != image.Pt(600, 400) || mask.Rect.Size() != img.Bounds().Size() {
 		t.Fatalf("validated %v, image %v, mask %v", validated, img.Bounds(), mask.Rect)
+	}
+	// The mask at another size (the preview's) is the prediction resampled, not the full
+	// mask reduced, but the two agree.
+	small := c.Mask(300, 200)
+	var diff int
+	for y := 0; y < 200; y++ {
+		for x := 0; x < 300; x++ {
+			var sum int
+			for _, p := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+				sum += int(mask.GrayAt(2*x+p[0], 2*y+p[1]).Y)
+			}
+			d := int(small.GrayAt(x, y).Y) - (sum+2)/4
+			diff += max(d, -d)
+		}
+	}
+	if mean := float64(diff) / (300 * 200); mean > 1 {
+		t.Errorf("the half-size mask differs from the full one's 2×2 means by %.2f levels on average", mean)
 	}
 	var fg, bg int
 	for _, v := range mask.Pix {
@@ -64,12 +83,12 @@ func TestBackendCutsSample(t *testing.T) {
 		t.Fatalf("a PNG came back as %T", img)
 	}
 	// A JPEG comes back in its Y′CbCr, for the window to convert what it shows.
-	jpg, _, err := b.Cut(context.Background(), filepath.Join(repoRoot(t), "assets", "samples", "rocket.jpg"), nil)
+	jpg, err := b.Cut(context.Background(), filepath.Join(repoRoot(t), "assets", "samples", "rocket.jpg"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := jpg.(*image.YCbCr); !ok {
-		t.Errorf("a JPEG came back as %T", jpg)
+	if _, ok := jpg.Image.(*image.YCbCr); !ok {
+		t.Errorf("a JPEG came back as %T", jpg.Image)
 	}
 	o := matte.DefaultOptionsFor(matte.RefineGuided)
 	out, err := matte.Finish(rgba, mask, nil, o)
@@ -115,7 +134,7 @@ func TestBackendErrorsAreSentences(t *testing.T) {
 		{html, []string{"page.png", "HTML", "Convert it"}},
 		{filepath.Join(dir, "gone.jpg"), []string{"gone.jpg", "moved or deleted"}},
 	} {
-		_, _, err := b.Cut(context.Background(), tc.path, nil)
+		_, err := b.Cut(context.Background(), tc.path, nil)
 		if err == nil {
 			t.Fatalf("%s was accepted", tc.path)
 		}
@@ -145,7 +164,7 @@ func TestBackendApply(t *testing.T) {
 	if err := b.Apply(s); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.Cut(context.Background(), filepath.Join(repoRoot(t), "assets", "samples", "coffee.png"), nil); err != nil {
+	if _, err := b.Cut(context.Background(), filepath.Join(repoRoot(t), "assets", "samples", "coffee.png"), nil); err != nil {
 		t.Fatal(err)
 	}
 	var _ ui.Backend = b

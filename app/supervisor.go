@@ -128,6 +128,25 @@ func (s *Supervisor) Start(ctx context.Context) error {
 // Cut sends one image to the engine and waits for its mask. A job in flight when the engine
 // dies is retried once on a fresh engine, unless it was the one that timed out.
 func (s *Supervisor) Cut(ctx context.Context, name string, data []byte) (*infer.Result, error) {
+	r, err := s.cutHook(ctx, name, data, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	t := time.Now()
+	var b image.Rectangle
+	if r.YCbCr != nil {
+		b = r.YCbCr.Rect
+	} else {
+		b = r.Image.Rect
+	}
+	r.Mask = r.Pred.Mask(b.Dx(), b.Dy())
+	r.Timings.Postprocess = time.Since(t)
+	return r, nil
+}
+
+// Predict is Cut without the mask: the result holds the image and the model's prediction,
+// for a caller that makes the mask at another size (the window's preview) or later.
+func (s *Supervisor) Predict(ctx context.Context, name string, data []byte) (*infer.Result, error) {
 	return s.cutHook(ctx, name, data, "", 0)
 }
 
@@ -586,9 +605,9 @@ func toResult(r reply, j *proto.Job) (*infer.Result, error) {
 	}
 	rect := image.Rect(0, 0, w, h)
 	out := &infer.Result{
-		Mask: &image.Gray{Pix: res.Mask, Stride: w, Rect: rect},
+		Pred: &infer.Prediction{Side: int(res.Side), Values: res.Pred},
 		Timings: infer.Timings{Decode: res.Decode, Preprocess: res.Preprocess,
-			Inference: res.Inference, Postprocess: res.Postprocess},
+			Inference: res.Inference},
 	}
 	if res.Format == proto.FormatNRGBA {
 		out.Image = &image.NRGBA{Pix: res.Pix, Stride: 4 * w, Rect: rect}

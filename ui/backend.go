@@ -10,10 +10,8 @@ import (
 // naming the file.
 type Backend interface {
 	// Cut validates the file at path and runs the model on it, blocking until done or ctx
-	// ends. It calls validated (if not nil) once the file passed validation. It returns the
-	// upright full-resolution image (an *image.NRGBA, or a JPEG's *image.YCbCr as decoded,
-	// origin at (0,0)) and the model's mask, of the same size.
-	Cut(ctx context.Context, path string, validated func()) (image.Image, *image.Gray, error)
+	// ends. It calls validated (if not nil) once the file passed validation.
+	Cut(ctx context.Context, path string, validated func()) (*Cutout, error)
 	// Expand turns dropped or opened files and folders into the image files to cut out
 	// (folders recursively); problems walking a folder come back as errors.
 	Expand(paths []string) ([]string, []error)
@@ -30,6 +28,18 @@ type Backend interface {
 	// Apply makes later Cuts use s (restarting the engine if needed); running Cuts finish
 	// with the settings they started with.
 	Apply(s EngineSettings) error
+}
+
+// Cutout is what Backend.Cut returns: a photo and the model's mask of it.
+type Cutout struct {
+	// Image is the upright full-resolution photo: an *image.NRGBA, or a JPEG's *image.YCbCr
+	// as decoded, with its origin at (0,0).
+	Image image.Image
+	// Mask makes the model's mask at w × h: the photo's size for the mask an export applies,
+	// a smaller one for the preview. Safe for concurrent use.
+	Mask func(w, h int) *image.Gray
+	// MaskBytes is the memory Mask holds on to.
+	MaskBytes int64
 }
 
 // EngineSettings are the settings the backend needs: the model, its threads and the

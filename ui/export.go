@@ -162,11 +162,15 @@ func (u *UI) fullSize(ctx context.Context, j *job) (*image.NRGBA, *image.Gray, e
 	res := j.res
 	u.jobs.mu.Unlock()
 	if res != nil {
-		return nrgbaOf(res.img), res.mask, nil
+		return nrgbaOf(res.img), res.fullMask(), nil
 	}
-	img, mask, err := u.b.Cut(ctx, j.path, nil)
+	c, err := u.b.Cut(ctx, j.path, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	return nrgbaOf(img), mask, nil
+	if c == nil || c.Image == nil || c.Mask == nil || c.Image.Bounds().Empty() {
+		return nil, nil, fmt.Errorf("the engine returned no usable image for %s; try again", j.name)
+	}
+	b := c.Image.Bounds()
+	return nrgbaOf(c.Image), c.Mask(b.Dx(), b.Dy()), nil
 }

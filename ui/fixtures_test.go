@@ -32,7 +32,7 @@ type fakeBackend struct {
 	peak    int // most Cuts running at once
 }
 
-func (f *fakeBackend) Cut(ctx context.Context, path string, validated func()) (image.Image, *image.Gray, error) {
+func (f *fakeBackend) Cut(ctx context.Context, path string, validated func()) (*Cutout, error) {
 	f.mu.Lock()
 	f.cuts++
 	f.active++
@@ -41,23 +41,28 @@ func (f *fakeBackend) Cut(ctx context.Context, path string, validated func()) (i
 	f.mu.Unlock()
 	defer func() { f.mu.Lock(); f.active--; f.mu.Unlock() }()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if validated != nil {
 		validated()
+	}
+	if size == (image.Point{}) {
+		size = image.Pt(320, 240)
 	}
 	if hold != nil {
 		select {
 		case <-hold:
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	if size == (image.Point{}) {
-		size = image.Pt(320, 240)
-	}
 	img, mask := synthetic(size.X, size.Y)
-	return img, mask, nil
+	return &Cutout{Image: img, MaskBytes: int64(len(mask.Pix)), Mask: func(w, h int) *image.Gray {
+		if mask.Rect.Dx() == w && mask.Rect.Dy() == h {
+			return mask
+		}
+		return resizeGray(mask, w, h)
+	}}, nil
 }
 
 func (f *fakeBackend) Expand(paths []string) ([]string, []error) {

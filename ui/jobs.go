@@ -51,28 +51,63 @@ type job struct {
 	scale   float64       // display copy size / photo size, once known
 }
 
-// result is a finished cut: the photo and mask at full size, and their display copies. A
-// JPEG's photo stays in its Y′CbCr (1.5 bytes a pixel where NRGBA takes 4), so the cache holds
-// more of them; it is converted when it is exported.
+// result is a finished cut: the photo at full size, the model's mask of it (made at full
+// size only when an export needs it) and their display copies. A JPEG's photo stays in its
+// Y′CbCr (1.5 bytes a pixel where NRGBA takes 4), so the cache holds more of them; it is
+// converted when it is exported.
 type result struct {
 	img  image.Image // *image.NRGBA or *image.YCbCr
-	mask *image.Gray
+	cut  *Cutout
 	disp displayCopy
+}
+
+// fullMask is the mask at the photo's size.
+func (r *result) fullMask() *image.Gray {
+	b := r.img.Bounds()
+	return r.cut.Mask(b.Dx(), b.Dy())
 }
 
 // bytes is the memory a result holds.
 func (r *result) bytes() int64 {
-	n := int64(len(r.mask.Pix))
+	n := r.cut.MaskBytes + int64(len(r.disp.mask.Pix))
 	switch m := r.img.(type) {
 	case *image.NRGBA:
 		n += int64(len(m.Pix))
 	case *image.YCbCr:
 		n += int64(len(m.Y) + len(m.Cb) + len(m.Cr))
 	}
-	if r.disp.scale != 1 {
-		n += int64(len(r.disp.img.Pix) + len(r.disp.mask.Pix))
+	if r.disp.img != r.img {
+		n += int64(len(r.disp.img.Pix))
 	}
 	return n
+}
+
+// cutForPreview cuts out the photo at path and makes its display copy, the mask's at
+// display size straight from the model's prediction.
+func cutForPreview(ctx context.Context, b Backend, path, name string, validated func()) (*result, error) {
+	c, err := b.Cut(ctx, path, validated)
+	if err != nil || ctx.Err() != nil {
+		return nil, err
+	}
+	if c == nil || c.Image == nil || c.Mask == nil || c.Image.Bounds().Empty() {
+		return nil, fmt.Errorf("the engine returned no usable image for %s; try again", name)
+	}
+	d, _ := reduceImage(c.Image, displaySide)
+	d.mask = c.Mask(d.img.Rect.Dx(), d.img.Rect.Dy())
+	if d.mask == nil || d.mask.Rect != d.img.Rect {
+		return nil, fmt.Errorf("the engine returned no usable mask for %s; try again", name)
+	}
+	return &result{img: c.Image, cut: c, disp: d}, nil
+}
+
+// FirstPreview is what the window does between a photo's drop and its first preview (the
+// cut, the display copy), for benchmarks: it returns the display copy's image and mask.
+func FirstPreview(ctx context.Context, b Backend, path string) (*image.NRGBA, *image.Gray, error) {
+	r, err := cutForPreview(ctx, b, path, filepath.Base(path), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.disp.img, r.disp.mask, nil
 }
 
 // cacheBudget bounds the memory of cached results: older ones are dropped and recomputed
@@ -185,7 +220,8 @@ func (l *jobList) run(ctx context.Context, j *job) {
 	var res *result
 	var thumb image.Image
 	err := safely(func() error {
-		img, mask, err := l.b.Cut(ctx, j.path, func() {
+		var err error
+		res, err = cutForPreview(ctx, l.b, j.path, j.name, func() {
 			l.mu.Lock()
 			if j.state == stateValidating {
 				j.state = stateCutting
@@ -193,13 +229,9 @@ func (l *jobList) run(ctx context.Context, j *job) {
 			l.mu.Unlock()
 			l.notify()
 		})
-		if err != nil || ctx.Err() != nil {
+		if err != nil || res == nil {
 			return err
 		}
-		if img == nil || mask == nil || img.Bounds().Size() != mask.Rect.Size() || img.Bounds().Empty() {
-			return fmt.Errorf("the engine returned no usable image for %s; try again", j.name)
-		}
-		res = &result{img: img, mask: mask, disp: newDisplayCopy(img, mask, displaySide)}
 		thumb = thumbnail(res.disp.img, res.disp.mask, thumbSide)
 		return nil
 	})

@@ -28,36 +28,44 @@ type displayCopy struct {
 	scale float64
 }
 
-// DisplayCopy is the reduced image and mask the preview works on, made as the window makes
-// it when a photo's cut-out arrives (benchmarks time drop-to-preview with it).
-func DisplayCopy(img image.Image, mask *image.Gray) (*image.NRGBA, *image.Gray) {
-	d := newDisplayCopy(img, mask, displaySide)
-	return d.img, d.mask
+// newDisplayCopy reduces img (an *image.NRGBA, or a JPEG's *image.YCbCr as the engine sends
+// it) and mask (of the same size) as reduceImage does.
+func newDisplayCopy(img image.Image, mask *image.Gray, side int) displayCopy {
+	d, k := reduceImage(img, side)
+	switch {
+	case d.scale == 1:
+		d.mask = mask
+	case k > 0:
+		d.mask = blocksGray(mask, k)
+	default:
+		d.mask = resizeGray(mask, d.img.Rect.Dx(), d.img.Rect.Dy())
+	}
+	return d
 }
 
-// newDisplayCopy reduces img (an *image.NRGBA, or a JPEG's *image.YCbCr as the engine sends
-// it) and mask so that the longer side is at most side pixels. When averaging whole k×k
-// blocks gets there and keeps at least three quarters of side (a 12 MP photo: 4×4 blocks,
-// 1000 × 750), that is all it does: the fractional filter pass after the blocks was 40 % of
-// the time, and the scale is then exactly 1/k.
-func newDisplayCopy(img image.Image, mask *image.Gray, side int) displayCopy {
+// reduceImage is the image of a display copy (its mask left nil): img reduced so that the
+// longer side is at most side pixels. When averaging whole k×k blocks gets there and keeps
+// at least three quarters of side (a 12 MP photo: 4×4 blocks, 1000 × 750), that is all it
+// does and it returns k: the fractional filter pass after the blocks was 40 % of the time,
+// and the scale is then exactly 1/k. Otherwise k is 0.
+func reduceImage(img image.Image, side int) (d displayCopy, k int) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	s := math.Min(1, float64(side)/float64(max(w, h)))
 	if s == 1 {
-		return displayCopy{img: nrgbaOf(img), mask: mask, scale: 1}
+		return displayCopy{img: nrgbaOf(img), scale: 1}, 0
 	}
 	if k := (max(w, h) + side - 1) / side; k >= 2 && max(w, h)/k >= side*3/4 {
-		return displayCopy{img: blocksNRGBA(img, k), mask: blocksGray(mask, k), scale: 1 / float64(k)}
+		return displayCopy{img: blocksNRGBA(img, k), scale: 1 / float64(k)}, k
 	}
 	dw, dh := max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s)))
-	d := displayCopy{mask: resizeGray(mask, dw, dh), scale: float64(dw) / float64(w)}
+	d = displayCopy{scale: float64(dw) / float64(w)}
 	if m, ok := img.(*image.YCbCr); ok {
 		d.img = resizeYCbCr(m, dw, dh)
 	} else {
 		d.img = resizeNRGBA(nrgbaOf(img), dw, dh)
 	}
-	return d
+	return d, 0
 }
 
 // nrgbaOf is img as NRGBA with its origin at (0,0): img itself, or a JPEG's Y′CbCr converted.

@@ -13,14 +13,26 @@ type Timings struct {
 	Decode, Preprocess, Inference, Postprocess time.Duration
 }
 
-// Result is an upright decoded image and the model's mask at the same size. The image is
-// Image, or YCbCr when CutImage was given a JPEG's Y′CbCr (then Image is nil).
+// Result is an upright decoded image, the model's prediction for it and (when made) its
+// mask at the image's size. The image is Image, or YCbCr when CutImage was given a JPEG's
+// Y′CbCr (then Image is nil).
 type Result struct {
 	Image   *image.NRGBA
 	YCbCr   *image.YCbCr
+	Pred    *Prediction
 	Mask    *image.Gray
 	Timings Timings
 }
+
+// Prediction is the model's raw output for one image: Side×Side values, row by row.
+type Prediction struct {
+	Side   int
+	Values []float32
+}
+
+// Mask is the prediction as a w×h 8-bit mask (see Mask): the photo's size for the mask
+// that is applied, a smaller one for a preview.
+func (p *Prediction) Mask(w, h int) *image.Gray { return Mask(p.Values, p.Side, w, h) }
 
 // NRGBA is the image as NRGBA: Image, or YCbCr converted (once; later calls return the same
 // image).
@@ -36,7 +48,6 @@ func (r *Result) NRGBA() *image.NRGBA {
 type Engine struct {
 	Session *Session
 	inputs  sync.Pool // *[]float32 of 3·S·S
-	outputs sync.Pool // *[]float32 of S·S
 }
 
 // NewEngine loads verified model bytes into a session.
@@ -48,7 +59,6 @@ func NewEngine(m *models.Model, data []byte, opt SessionOptions) (*Engine, error
 	n := s.Side() * s.Side()
 	e := &Engine{Session: s}
 	e.inputs.New = func() any { b := make([]float32, 3*n); return &b }
-	e.outputs.New = func() any { b := make([]float32, n); return &b }
 	return e, nil
 }
 
@@ -68,26 +78,37 @@ func (e *Engine) Cut(data []byte) (*Result, error) {
 	return r, nil
 }
 
-// CutImage runs the model on an already decoded, upright image (as DecodeImage returns).
+// CutImage runs the model on an already decoded, upright image (as DecodeImage returns) and
+// makes its mask.
 func (e *Engine) CutImage(img image.Image) (*Result, error) {
+	r, err := e.Predict(img)
+	if err != nil {
+		return nil, err
+	}
+	t := time.Now()
+	b := img.Bounds()
+	r.Mask = r.Pred.Mask(b.Dx(), b.Dy())
+	r.Timings.Postprocess = time.Since(t)
+	return r, nil
+}
+
+// Predict runs the model on an already decoded, upright image: the result holds the image
+// and the prediction, not the mask.
+func (e *Engine) Predict(img image.Image) (*Result, error) {
 	var t Timings
 	t0 := time.Now()
 	in := e.inputs.Get().(*[]float32)
 	defer e.inputs.Put(in)
 	Preprocess(img, e.Session.Model, *in)
 	t.Preprocess = time.Since(t0)
-	out := e.outputs.Get().(*[]float32)
-	defer e.outputs.Put(out)
-	run, err := e.Session.RunTimed(*in, *out)
+	n := e.Session.Side()
+	out := make([]float32, n*n) // the result's: not pooled
+	run, err := e.Session.RunTimed(*in, out)
 	if err != nil {
 		return nil, err
 	}
-	t2 := time.Now()
 	t.Inference = run
-	b := img.Bounds()
-	mask := Mask(*out, e.Session.Side(), b.Dx(), b.Dy())
-	t.Postprocess = time.Since(t2)
-	r := &Result{Mask: mask, Timings: t}
+	r := &Result{Pred: &Prediction{Side: n, Values: out}, Timings: t}
 	switch m := img.(type) {
 	case *image.YCbCr:
 		r.YCbCr = m

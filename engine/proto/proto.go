@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"time"
 )
 
 // Version is the protocol version; both sides must agree.
-const Version = 2
+const Version = 3
 
-// MaxFrame caps a frame's length: a 100-megapixel result (RGBA plus mask) fits.
+// MaxFrame caps a frame's length: a 100-megapixel result in RGBA fits.
 const MaxFrame = 600 << 20
 
 // Type identifies a frame.
@@ -51,14 +52,15 @@ type Job struct {
 	Data      []byte
 }
 
-// Result is a decoded, upright image and its mask.
+// Result is a decoded, upright image and the model's prediction for it: Side×Side raw
+// values, row by row, before normalisation (the app makes the mask at the size it needs: the
+// photo's for an export, a preview's).
 type Result struct {
 	ID            uint64
 	Width, Height uint32
 	Decode        time.Duration
 	Preprocess    time.Duration
 	Inference     time.Duration
-	Postprocess   time.Duration
 	// Format says how Pix holds the colours: FormatNRGBA (4·W·H bytes) or, for JPEG's
 	// colour model, FormatYCbCr+ratio: the Y plane (W·H), then Cb and Cr, each ChromaSize.
 	Format uint8
@@ -66,8 +68,12 @@ type Result struct {
 	// PixParts, when set, is written in place of Pix: the parts one after another (so an
 	// engine can send its image planes without joining them). Read always fills Pix.
 	PixParts [][]byte
-	Mask     []byte // W·H
+	Side     uint32
+	Pred     []float32 // Side·Side
 }
+
+// MaxSide caps a Result's Side: every model's input is far smaller.
+const MaxSide = 4096
 
 // The pixel formats of a Result.
 const (
@@ -159,16 +165,21 @@ func Write(w io.Writer, msg any) error {
 		e.u64(m.ID)
 		e.u32(m.Width)
 		e.u32(m.Height)
-		for _, d := range []time.Duration{m.Decode, m.Preprocess, m.Inference, m.Postprocess} {
+		for _, d := range []time.Duration{m.Decode, m.Preprocess, m.Inference} {
 			e.u64(uint64(d))
 		}
 		e.u8(m.Format)
+		e.u32(m.Side)
 		if m.PixParts != nil {
 			e.blob(m.PixParts...)
 		} else {
 			e.blob(m.Pix)
 		}
-		e.blob(m.Mask)
+		pred := make([]byte, 4*len(m.Pred))
+		for i, v := range m.Pred {
+			binary.LittleEndian.PutUint32(pred[4*i:], math.Float32bits(v))
+		}
+		e.blob(pred)
 	case *Error:
 		e.u8(uint8(TypeError))
 		e.u64(m.ID)
@@ -263,20 +274,26 @@ func Decode(body []byte) (*Frame, error) {
 		f.Job = j
 	case TypeResult:
 		r := &Result{ID: d.u64(), Width: d.u32(), Height: d.u32()}
-		r.Decode, r.Preprocess, r.Inference, r.Postprocess = d.dur(), d.dur(), d.dur(), d.dur()
-		r.Format = d.u8()
+		r.Decode, r.Preprocess, r.Inference = d.dur(), d.dur(), d.dur()
+		r.Format, r.Side = d.u8(), d.u32()
 		// Blob lengths come first, their bytes after every fixed field (see enc).
-		nPix, nMask := d.u32(), d.u32()
+		nPix, nPred := d.u32(), d.u32()
 		r.Pix = d.take(uint64(nPix))
-		r.Mask = d.take(uint64(nMask))
+		pred := d.take(uint64(nPred))
 		if d.err == nil {
-			px := uint64(r.Width) * uint64(r.Height)
 			want, ok := PixBytes(r.Width, r.Height, r.Format)
 			switch {
 			case !ok:
 				d.fail(fmt.Sprintf("unknown pixel format %d", r.Format))
-			case r.Width == 0 || r.Height == 0 || uint64(len(r.Pix)) != want || uint64(len(r.Mask)) != px:
-				d.fail(fmt.Sprintf("result of %d×%d in format %d carries %d pixel and %d mask bytes", r.Width, r.Height, r.Format, len(r.Pix), len(r.Mask)))
+			case r.Width == 0 || r.Height == 0 || uint64(len(r.Pix)) != want:
+				d.fail(fmt.Sprintf("result of %d×%d in format %d carries %d pixel bytes", r.Width, r.Height, r.Format, len(r.Pix)))
+			case r.Side == 0 || r.Side > MaxSide || uint64(len(pred)) != 4*uint64(r.Side)*uint64(r.Side):
+				d.fail(fmt.Sprintf("prediction of side %d carries %d bytes", r.Side, len(pred)))
+			default:
+				r.Pred = make([]float32, r.Side*r.Side)
+				for i := range r.Pred {
+					r.Pred[i] = math.Float32frombits(binary.LittleEndian.Uint32(pred[4*i:]))
+				}
 			}
 		}
 		f.Result = r

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"io"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -16,10 +17,10 @@ var samples = []any{
 	&Job{ID: 7, Name: "photo.jpg", MaxBytes: 64 << 20, MaxWidth: 16384, MaxHeight: 16384, MaxPixels: 1e8, Data: []byte("\xff\xd8\xff bytes")},
 	&Job{ID: 8, Name: "", Hook: "hang", Data: []byte{}},
 	&Result{ID: 7, Width: 2, Height: 1, Decode: time.Millisecond, Inference: time.Second,
-		Pix: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Mask: []byte{0, 255}},
+		Pix: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Side: 2, Pred: []float32{0, 1, -2.5, float32(math.Inf(1))}},
 	// 3×3 Y′CbCr 4:2:0: 9 luma bytes and 2×2 bytes for each chroma plane.
 	&Result{ID: 8, Width: 3, Height: 3, Format: FormatYCbCr + uint8(image.YCbCrSubsampleRatio420),
-		Pix: bytes.Repeat([]byte{9}, 9+2*4), Mask: make([]byte, 9)},
+		Pix: bytes.Repeat([]byte{9}, 9+2*4), Side: 1, Pred: []float32{0.5}},
 	&Error{ID: 9, Kind: KindInvalid, Message: "refused: x.png is empty"},
 }
 
@@ -75,13 +76,20 @@ func malformed(t testing.TB) map[string][]byte {
 	lie := append([]byte{}, body...)
 	binary.BigEndian.PutUint32(lie[1+8:], 100000) // width no longer matches the pixel bytes
 	trailing := append(append([]byte{}, body...), 0)
+	const format = 1 + 8 + 4 + 4 + 24 // offset of Format; Side follows it, then the blob lengths
 	huge := append([]byte{}, body...)
-	binary.BigEndian.PutUint32(huge[1+8+4+4+32+1:], 0xFFFFFFF0) // pixel blob length past the end
+	binary.BigEndian.PutUint32(huge[format+1+4:], 0xFFFFFFF0) // pixel blob length past the end
 	badFormat := append([]byte{}, body...)
-	badFormat[1+8+4+4+32] = 42 // no such pixel format
+	badFormat[format] = 42 // no such pixel format
 	ycc := encode(t, samples[4])[4:]
 	wrongRatio := append([]byte{}, ycc...)
-	wrongRatio[1+8+4+4+32] = FormatYCbCr + uint8(image.YCbCrSubsampleRatio444) // 3×3 4:4:4 needs 27 bytes, not 17
+	wrongRatio[format] = FormatYCbCr + uint8(image.YCbCrSubsampleRatio444) // 3×3 4:4:4 needs 27 bytes, not 17
+	wrongSide := append([]byte{}, body...)
+	binary.BigEndian.PutUint32(wrongSide[format+1:], 3) // 3×3 values need 36 bytes, not 16
+	zeroSide := append([]byte{}, body...)
+	binary.BigEndian.PutUint32(zeroSide[format+1:], 0)
+	bigSide := append([]byte{}, body...)
+	binary.BigEndian.PutUint32(bigSide[format+1:], MaxSide+1)
 	badKind := append([]byte{}, encode(t, samples[5])[4:]...)
 	badKind[9] = 77
 	return map[string][]byte{
@@ -96,6 +104,9 @@ func malformed(t testing.TB) map[string][]byte {
 		"bad error kind": withLen(badKind),
 		"bad format":     withLen(badFormat),
 		"wrong ratio":    withLen(wrongRatio),
+		"wrong side":     withLen(wrongSide),
+		"zero side":      withLen(zeroSide),
+		"side over cap":  withLen(bigSide),
 	}
 }
 
@@ -147,9 +158,9 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkWriteRead12MP(b *testing.B) {
-	r := &Result{ID: 1, Width: 4000, Height: 3000, Pix: make([]byte, 4*12e6), Mask: make([]byte, 12e6)}
+	r := &Result{ID: 1, Width: 4000, Height: 3000, Pix: make([]byte, 4*12e6), Side: 1024, Pred: make([]float32, 1024*1024)}
 	var buf bytes.Buffer
-	b.SetBytes(int64(len(r.Pix) + len(r.Mask)))
+	b.SetBytes(int64(len(r.Pix) + 4*len(r.Pred)))
 	for i := 0; i < b.N; i++ {
 		buf.Reset()
 		if err := Write(&buf, r); err != nil {
