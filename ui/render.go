@@ -105,39 +105,30 @@ func resizeNRGBA(src *image.NRGBA, w, h int) *image.NRGBA {
 	return dst
 }
 
-// resizeYCbCr is resizeNRGBA for a JPEG's Y′CbCr: its rows are converted as the block sums
-// read them, so the full-size NRGBA image (48 MB at 12 MP) is never made.
+// resizeYCbCr is resizeNRGBA for a JPEG's Y′CbCr: whole blocks are averaged in Y′CbCr
+// (ycc.Blocks), so the full-size NRGBA image (48 MB at 12 MP) is never made.
 func resizeYCbCr(src *image.YCbCr, w, h int) *image.NRGBA {
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 	k := min(sw/w, sh/h)
 	if k < 2 || !ycc.Usable(src) {
 		return resizeNRGBA(ycc.ToNRGBA(src), w, h)
 	}
-	rows := func(y int, scratch []uint8) []uint8 {
-		ycc.Span(src, y, 0, sw, scratch)
-		return scratch
-	}
-	boxes, bw, bh := boxReduce(rows, sw, sh, 4, k)
+	boxes := ycc.Blocks(src, k)
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
-	areaResize(boxes, bw, bh, dst.Pix, w, h, 4)
+	areaResize(boxes.Pix, boxes.Rect.Dx(), boxes.Rect.Dy(), dst.Pix, w, h, 4)
 	return dst
 }
 
-// blocksNRGBA averages img's k×k blocks (the last in a row or column may be narrower),
-// reading a JPEG's Y′CbCr rows as it goes.
+// blocksNRGBA averages img's k×k blocks (the last in a row or column may be narrower); a
+// JPEG's Y′CbCr is averaged as it is and each mean converted (ycc.Blocks).
 func blocksNRGBA(img image.Image, k int) *image.NRGBA {
-	var rows func(y int, scratch []uint8) []uint8
+	if m, ok := img.(*image.YCbCr); ok && ycc.Usable(m) {
+		return ycc.Blocks(m, k)
+	}
 	b := img.Bounds()
 	sw, sh := b.Dx(), b.Dy()
-	if m, ok := img.(*image.YCbCr); ok && ycc.Usable(m) {
-		rows = func(y int, scratch []uint8) []uint8 {
-			ycc.Span(m, y, 0, sw, scratch)
-			return scratch
-		}
-	} else {
-		n := nrgbaOf(img)
-		rows = func(y int, _ []uint8) []uint8 { return n.Pix[y*n.Stride : y*n.Stride+4*sw] }
-	}
+	n := nrgbaOf(img)
+	rows := func(y int, _ []uint8) []uint8 { return n.Pix[y*n.Stride : y*n.Stride+4*sw] }
 	pix, bw, bh := boxReduce(rows, sw, sh, 4, k)
 	return &image.NRGBA{Pix: pix, Stride: 4 * bw, Rect: image.Rect(0, 0, bw, bh)}
 }

@@ -65,3 +65,91 @@ func TestRowsMatchToNRGBA(t *testing.T) {
 		}
 	}
 }
+
+// blockMeans is the reference reduction: every pixel converted, then the rounded mean of
+// each k×k block's colours.
+func blockMeans(m *image.YCbCr, k int) *image.NRGBA {
+	src := ToNRGBA(m)
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	out := image.NewNRGBA(image.Rect(0, 0, (w+k-1)/k, (h+k-1)/k))
+	for by := 0; by < out.Rect.Dy(); by++ {
+		for bx := 0; bx < out.Rect.Dx(); bx++ {
+			var sum [4]int
+			n := 0
+			for y := by * k; y < min((by+1)*k, h); y++ {
+				for x := bx * k; x < min((bx+1)*k, w); x++ {
+					for c := range 4 {
+						sum[c] += int(src.Pix[y*src.Stride+4*x+c])
+					}
+					n++
+				}
+			}
+			for c := range 4 {
+				out.Pix[by*out.Stride+4*bx+c] = uint8((sum[c] + n/2) / n)
+			}
+		}
+	}
+	return out
+}
+
+// TestBlocks: blocks of one colour (in or out of the gamut) give exactly image/color's
+// colour; in-gamut pixels give the mean of the converted colours to within one level — for
+// every ratio, block sizes 2–5 and sizes that leave partial blocks.
+func TestBlocks(t *testing.T) {
+	for r := image.YCbCrSubsampleRatio444; r <= image.YCbCrSubsampleRatio410; r++ {
+		hs, half := shifts(r)
+		for _, size := range [][2]int{{37, 23}, {1, 1}, {64, 48}, {203, 9}} {
+			w, h := size[0], size[1]
+			// One random colour per 4×4 block: 4 covers every ratio's chroma sample.
+			m := image.NewYCbCr(image.Rect(0, 0, w, h), r)
+			colour := func(x, y, c int) uint8 {
+				v := uint32(x/4*7919+y/4*104729+c*31) * 2654435761
+				return uint8(v >> 24)
+			}
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					m.Y[m.YOffset(x, y)] = colour(x, y, 0)
+				}
+			}
+			for cy := 0; cy*m.CStride < len(m.Cb); cy++ {
+				for cx := 0; cx < m.CStride; cx++ {
+					y := cy
+					if half {
+						y *= 2
+					}
+					m.Cb[cy*m.CStride+cx], m.Cr[cy*m.CStride+cx] = colour(cx<<hs, y, 1), colour(cx<<hs, y, 2)
+				}
+			}
+			got, want := Blocks(m, 4), blockMeans(m, 4)
+			if got.Rect != want.Rect || !bytes.Equal(got.Pix, want.Pix) {
+				t.Fatalf("ratio %v, %dx%d, blocks of one colour: differ from image/color's colours", r, w, h)
+			}
+			// In the gamut: Y′ 40–215, chroma within 20 of neutral.
+			m = randomYCbCr(w, h, r)
+			for i := range m.Y {
+				m.Y[i] = 40 + m.Y[i]%176
+			}
+			for i := range m.Cb {
+				m.Cb[i], m.Cr[i] = 108+m.Cb[i]%41, 108+m.Cr[i]%41
+			}
+			for k := 2; k <= 5; k++ {
+				got, want := Blocks(m, k), blockMeans(m, k)
+				if got.Rect != want.Rect {
+					t.Fatalf("ratio %v, %dx%d, k %d: %v, want %v", r, w, h, k, got.Rect, want.Rect)
+				}
+				for i := range got.Pix {
+					if d := int(got.Pix[i]) - int(want.Pix[i]); d < -1 || d > 1 {
+						t.Fatalf("ratio %v, %dx%d, k %d: byte %d = %d, mean of the colours %d", r, w, h, k, i, got.Pix[i], want.Pix[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkBlocks12MP(b *testing.B) {
+	m := randomYCbCr(4000, 3000, image.YCbCrSubsampleRatio420)
+	for b.Loop() {
+		Blocks(m, 4)
+	}
+}
