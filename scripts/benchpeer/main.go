@@ -294,7 +294,7 @@ var xBare = regexp.MustCompile(`([0-9.]+) x-bare`)
 
 // firstPreview runs the app's drop-to-preview benchmark (a 12 MP JPEG, warm engine).
 func (b *bench) firstPreview() error {
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkFirstPreview12MP$", "-benchtime", "4x", "./app")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkFirstPreview12MP$", "-benchtime", "6x", "./app")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
