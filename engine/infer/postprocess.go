@@ -34,15 +34,39 @@ func Mask(pred []float32, side, w, h int) *image.Gray {
 		x0[x], x1[x], fx[x] = tap((float32(x)+0.5)*sx-0.5, side)
 	}
 	rows(h, func(ylo, yhi int) {
+		// Each source row is interpolated across once into a w-wide row, kept while the
+		// output rows under it need it (an upscale reads every source row 2–3 times).
+		across := func(r int32, row []float32) {
+			a := norm[int(r)*side : int(r)*side+side]
+			for x := range row {
+				row[x] = a[x0[x]] + (a[x1[x]]-a[x0[x]])*fx[x]
+			}
+		}
+		top, bot := make([]float32, w), make([]float32, w)
+		have0, have1 := int32(-1), int32(-1)
 		for y := ylo; y < yhi; y++ {
 			r0, r1, fy := tap((float32(y)+0.5)*sy-0.5, side)
-			a := norm[int(r0)*side : int(r0)*side+side]
-			b := norm[int(r1)*side : int(r1)*side+side]
+			switch {
+			case r0 == have0:
+			case r0 == have1:
+				top, bot = bot, top
+				have0, have1 = have1, -1
+			default:
+				across(r0, top)
+				have0 = r0
+			}
+			if r1 != have1 {
+				if r1 == have0 {
+					copy(bot, top)
+				} else {
+					across(r1, bot)
+				}
+				have1 = r1
+			}
 			out := dst.Pix[y*dst.Stride : y*dst.Stride+w]
+			t, b := top[:len(out)], bot[:len(out)]
 			for x := range out {
-				top := a[x0[x]] + (a[x1[x]]-a[x0[x]])*fx[x]
-				bot := b[x0[x]] + (b[x1[x]]-b[x0[x]])*fx[x]
-				out[x] = uint8(top + (bot-top)*fy + 0.5)
+				out[x] = uint8(t[x] + (b[x]-t[x])*fy + 0.5)
 			}
 		}
 	})

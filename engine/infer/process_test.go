@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/jpeg"
 	"math"
+	"slices"
 	"testing"
 
 	"cutout/engine/models"
@@ -198,4 +199,44 @@ func BenchmarkDecode12MP(b *testing.B) {
 			ToNRGBA(ycc)
 		}
 	})
+}
+
+// maskReference is Mask computed pixel by pixel, as it was before its rows were cached.
+func maskReference(pred []float32, side, w, h int) *image.Gray {
+	lo, hi := slices.Min(pred), slices.Max(pred)
+	k := float32(0)
+	if hi > lo {
+		k = 255 / (hi - lo)
+	}
+	at := func(r, c int32) float32 { return (pred[int(r)*side+int(c)] - lo) * k }
+	dst := image.NewGray(image.Rect(0, 0, w, h))
+	sx, sy := float32(side)/float32(w), float32(side)/float32(h)
+	for y := range h {
+		r0, r1, fy := tap((float32(y)+0.5)*sy-0.5, side)
+		for x := range w {
+			c0, c1, fx := tap((float32(x)+0.5)*sx-0.5, side)
+			top := at(r0, c0) + (at(r0, c1)-at(r0, c0))*fx
+			bot := at(r1, c0) + (at(r1, c1)-at(r1, c0))*fx
+			dst.Pix[y*dst.Stride+x] = uint8(top + (bot-top)*fy + 0.5)
+		}
+	}
+	return dst
+}
+
+// TestMaskMatchesReference: every size, up or down, wider or taller than the prediction,
+// gives exactly the pixel-by-pixel bilinear mask.
+func TestMaskMatchesReference(t *testing.T) {
+	side := 37
+	pred := make([]float32, side*side)
+	seed := uint32(1)
+	for i := range pred {
+		seed = seed*1664525 + 1013904223
+		pred[i] = float32(seed>>8) / (1 << 24) * 3
+	}
+	for _, size := range [][2]int{{37, 37}, {1, 1}, {100, 3}, {5, 90}, {20, 20}, {301, 211}, {36, 38}} {
+		got, want := Mask(pred, side, size[0], size[1]), maskReference(pred, side, size[0], size[1])
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Fatalf("%v: the mask differs from the pixel-by-pixel one", size)
+		}
+	}
 }
