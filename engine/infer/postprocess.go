@@ -21,11 +21,6 @@ func Mask(pred []float32, side, w, h int) *image.Gray {
 	if hi > lo {
 		k = 255 / (hi - lo)
 	}
-	// Normalise once at model resolution, then interpolate in 0..255 units.
-	norm := make([]float32, len(pred))
-	for i, v := range pred {
-		norm[i] = (v - lo) * k
-	}
 	dst := image.NewGray(image.Rect(0, 0, w, h))
 	sx := float32(side) / float32(w)
 	sy := float32(side) / float32(h)
@@ -34,10 +29,14 @@ func Mask(pred []float32, side, w, h int) *image.Gray {
 		x0[x], x1[x], fx[x] = tap((float32(x)+0.5)*sx-0.5, side)
 	}
 	rows(h, func(ylo, yhi int) {
-		// Each source row is interpolated across once into a w-wide row, kept while the
-		// output rows under it need it (an upscale reads every source row 2–3 times).
+		// Each source row is normalised and interpolated across (in 0..255 units) once into
+		// a w-wide row, kept while the output rows under it need it (an upscale reads every
+		// source row 2–3 times).
+		a := make([]float32, side)
 		across := func(r int32, row []float32) {
-			a := norm[int(r)*side : int(r)*side+side]
+			for i, v := range pred[int(r)*side : int(r)*side+side] {
+				a[i] = (v - lo) * k
+			}
 			for x := range row {
 				row[x] = a[x0[x]] + (a[x1[x]]-a[x0[x]])*fx[x]
 			}
