@@ -26,6 +26,7 @@ type fakeBackend struct {
 	size    image.Point      // size of the images it makes (default 320 × 240)
 	fail    map[string]error // base name → error
 	hold    chan struct{}    // when set, Cut waits for it (or ctx)
+	badMask bool             // when set, the cut-out's masks come at the wrong size
 	applied []EngineSettings
 	cuts    int
 	active  int // Cuts running now
@@ -37,7 +38,7 @@ func (f *fakeBackend) Cut(ctx context.Context, path string, validated func()) (*
 	f.cuts++
 	f.active++
 	f.peak = max(f.peak, f.active)
-	err, hold, size := f.fail[filepath.Base(path)], f.hold, f.size
+	err, hold, size, bad := f.fail[filepath.Base(path)], f.hold, f.size, f.badMask
 	f.mu.Unlock()
 	defer func() { f.mu.Lock(); f.active--; f.mu.Unlock() }()
 	if err != nil {
@@ -58,6 +59,9 @@ func (f *fakeBackend) Cut(ctx context.Context, path string, validated func()) (*
 	}
 	img, mask := synthetic(size.X, size.Y)
 	return &Cutout{Image: img, MaskBytes: int64(len(mask.Pix)), Mask: func(w, h int) *image.Gray {
+		if bad {
+			w++
+		}
 		if mask.Rect.Dx() == w && mask.Rect.Dy() == h {
 			return mask
 		}

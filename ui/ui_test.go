@@ -71,6 +71,21 @@ func TestFailedJobShowsReason(t *testing.T) {
 	}
 }
 
+// A cut-out whose mask does not fit its photo fails its job with a sentence, and the window
+// goes on.
+func TestMismatchedMaskFailsTheJob(t *testing.T) {
+	h := newHarness(t, &fakeBackend{badMask: true}, nil)
+	h.drop(photos(t, t.TempDir(), "odd.png")...)
+	row := newQueueRow().(*queueRow)
+	h.ui(func() { h.u.queue.updateRow(0, row) })
+	if !strings.Contains(row.state.Text, "odd.png") || !strings.Contains(row.state.Text, "no usable mask") {
+		t.Errorf("row says %q", row.state.Text)
+	}
+	if got := h.u.queue.count.Text; got != "0 of 1 done · 1 failed" {
+		t.Errorf("count = %q", got)
+	}
+}
+
 // Moving a slider re-finishes the preview from the cached mask: the image changes, the
 // model does not run again.
 func TestSliderChangesPreview(t *testing.T) {
