@@ -137,12 +137,15 @@ func (b *bench) run(samples, modelList, sizeList string, per, flat int, preview 
 	fmt.Printf("%-18s %-6s %8s %8s %7s | %8s %8s %7s | %7s %7s %7s %6s\n", "set", "model",
 		"cut s", "peer s", "speed×", "steady/s", "bare/s", "×bare", "cut MB", "(engine", "peer MB", "mem×")
 	for _, model := range strings.Split(modelList, ",") {
-		bare, err := b.bare(ourModel[model])
-		if err != nil {
-			return err
-		}
 		minSpeed, minMem := math.Inf(1), math.Inf(1)
 		for i, s := range sets {
+			// The bare model is timed right before each set: the machine's speed drifts by
+			// 10–30 % over the minutes a model's sets take, and a ratio should compare runs
+			// made under the same conditions.
+			bare, err := b.bare(ourModel[model])
+			if err != nil {
+				return err
+			}
 			c, p, err := b.pair(model, s, i%2 == 0)
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", s.name, model, err)
@@ -178,7 +181,7 @@ func (b *bench) run(samples, modelList, sizeList string, per, flat int, preview 
 		}
 	}
 	fmt.Println("\ncut s, peer s = seconds per image end to end (process start and model load included); speed× = peer s / cut s;")
-	fmt.Println("steady/s = Cutout's images/second between its first and last finished image; bare/s = session.Run alone, own process;")
+	fmt.Println("steady/s = Cutout's images/second between its first and last finished image; bare/s = session.Run alone, own process, just before the set;")
 	fmt.Println("cut MB = peak RSS of Cutout's process tree (app + sandboxed engine), engine alone in brackets; mem× = cut MB / peer MB.")
 	if flat > 0 {
 		if err := b.flatness(small, flat); err != nil {
