@@ -132,15 +132,7 @@ func (s *Supervisor) Cut(ctx context.Context, name string, data []byte) (*infer.
 	if err != nil {
 		return nil, err
 	}
-	t := time.Now()
-	var b image.Rectangle
-	if r.YCbCr != nil {
-		b = r.YCbCr.Rect
-	} else {
-		b = r.Image.Rect
-	}
-	r.Mask = r.Pred.Mask(b.Dx(), b.Dy())
-	r.Timings.Postprocess = time.Since(t)
+	r.MakeMask()
 	return r, nil
 }
 

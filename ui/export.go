@@ -161,16 +161,17 @@ func (u *UI) fullSize(ctx context.Context, j *job) (*image.NRGBA, *image.Gray, e
 	u.jobs.mu.Lock()
 	res := j.res
 	u.jobs.mu.Unlock()
+	var c *Cutout
 	if res != nil {
-		return nrgbaOf(res.img), res.fullMask(), nil
+		c = res.cut
+	} else {
+		var err error
+		if c, err = u.b.Cut(ctx, j.path, nil); err != nil {
+			return nil, nil, err
+		}
+		if err := usable(c, j.name); err != nil {
+			return nil, nil, err
+		}
 	}
-	c, err := u.b.Cut(ctx, j.path, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	if c == nil || c.Image == nil || c.Mask == nil || c.Image.Bounds().Empty() {
-		return nil, nil, fmt.Errorf("the engine returned no usable image for %s; try again", j.name)
-	}
-	b := c.Image.Bounds()
-	return nrgbaOf(c.Image), c.Mask(b.Dx(), b.Dy()), nil
+	return nrgbaOf(c.Image), c.fullMask(), nil
 }

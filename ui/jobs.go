@@ -51,35 +51,43 @@ type job struct {
 	scale   float64       // display copy size / photo size, once known
 }
 
-// result is a finished cut: the photo at full size, the model's mask of it (made at full
-// size only when an export needs it) and their display copies. A JPEG's photo stays in its
-// Y′CbCr (1.5 bytes a pixel where NRGBA takes 4), so the cache holds more of them; it is
-// converted when it is exported.
+// result is a finished cut: the photo at full size and the model's mask of it (made at full
+// size only when an export needs it), as the backend returned them, and their display
+// copies. A JPEG's photo stays in its Y′CbCr (1.5 bytes a pixel where NRGBA takes 4), so the
+// cache holds more of them; it is converted when it is exported.
 type result struct {
-	img  image.Image // *image.NRGBA or *image.YCbCr
 	cut  *Cutout
 	disp displayCopy
-}
-
-// fullMask is the mask at the photo's size.
-func (r *result) fullMask() *image.Gray {
-	b := r.img.Bounds()
-	return r.cut.Mask(b.Dx(), b.Dy())
 }
 
 // bytes is the memory a result holds.
 func (r *result) bytes() int64 {
 	n := r.cut.MaskBytes + int64(len(r.disp.mask.Pix))
-	switch m := r.img.(type) {
+	switch m := r.cut.Image.(type) {
 	case *image.NRGBA:
 		n += int64(len(m.Pix))
 	case *image.YCbCr:
 		n += int64(len(m.Y) + len(m.Cb) + len(m.Cr))
 	}
-	if r.disp.img != r.img {
+	if r.disp.img != r.cut.Image {
 		n += int64(len(r.disp.img.Pix))
 	}
 	return n
+}
+
+// usable says why what a Backend.Cut returned for the photo called name cannot be used, or
+// nil.
+func usable(c *Cutout, name string) error {
+	if c == nil || c.Image == nil || c.Mask == nil || c.Image.Bounds().Empty() {
+		return fmt.Errorf("the engine returned no usable image for %s; try again", name)
+	}
+	return nil
+}
+
+// fullMask is the mask at the photo's size.
+func (c *Cutout) fullMask() *image.Gray {
+	b := c.Image.Bounds()
+	return c.Mask(b.Dx(), b.Dy())
 }
 
 // cutForPreview cuts out the photo at path and makes its display copy, the mask's at
@@ -89,15 +97,15 @@ func cutForPreview(ctx context.Context, b Backend, path, name string, validated 
 	if err != nil || ctx.Err() != nil {
 		return nil, err
 	}
-	if c == nil || c.Image == nil || c.Mask == nil || c.Image.Bounds().Empty() {
-		return nil, fmt.Errorf("the engine returned no usable image for %s; try again", name)
+	if err := usable(c, name); err != nil {
+		return nil, err
 	}
 	d, _ := reduceImage(c.Image, displaySide)
 	d.mask = c.Mask(d.img.Rect.Dx(), d.img.Rect.Dy())
 	if d.mask == nil || d.mask.Rect != d.img.Rect {
 		return nil, fmt.Errorf("the engine returned no usable mask for %s; try again", name)
 	}
-	return &result{img: c.Image, cut: c, disp: d}, nil
+	return &result{cut: c, disp: d}, nil
 }
 
 // FirstPreview is what the window does between a photo's drop and its first preview (the

@@ -373,7 +373,7 @@ func (p *previewPanel) updateInfo() {
 		return
 	}
 	d := p.res.disp.img.Rect.Size()
-	full := p.res.img.Bounds().Size()
+	full := p.res.cut.Image.Bounds().Size()
 	text := fmt.Sprintf("%s · %d × %d px", p.job.name, full.X, full.Y)
 	if d != full {
 		text += fmt.Sprintf(" (preview %d × %d)", d.X, d.Y)

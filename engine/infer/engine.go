@@ -85,11 +85,21 @@ func (e *Engine) CutImage(img image.Image) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.MakeMask()
+	return r, nil
+}
+
+// MakeMask makes r's mask at its image's size from its prediction (timed as Postprocess).
+func (r *Result) MakeMask() {
 	t := time.Now()
-	b := img.Bounds()
+	var b image.Rectangle
+	if r.YCbCr != nil {
+		b = r.YCbCr.Rect
+	} else {
+		b = r.Image.Rect
+	}
 	r.Mask = r.Pred.Mask(b.Dx(), b.Dy())
 	r.Timings.Postprocess = time.Since(t)
-	return r, nil
 }
 
 // Predict runs the model on an already decoded, upright image: the result holds the image
