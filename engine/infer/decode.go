@@ -33,14 +33,17 @@ func Decode(data []byte) (*image.NRGBA, error) {
 // to NRGBA itself, so the engine never holds the photo as NRGBA. Other images come back as
 // *image.NRGBA. Either way the origin is (0,0).
 func DecodeImage(data []byte) (image.Image, error) {
-	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
+	img, err := imaging.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("the image could not be decoded: %w", err)
 	}
+	o := exifOrientation(data)
 	if y, ok := img.(*image.YCbCr); ok && usableYCbCr(y) {
-		return y, nil
+		if up, ok := orientYCbCr(y, o); ok {
+			return up, nil
+		}
 	}
-	return toNRGBA(img), nil
+	return orientNRGBA(toNRGBA(img), o), nil
 }
 
 // chroma is the size of y's chroma planes (false for a ratio this package does not know).

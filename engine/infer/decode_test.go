@@ -7,10 +7,12 @@ import (
 	"image/color"
 	"image/jpeg"
 	"testing"
+
+	"github.com/disintegration/imaging"
 )
 
 // withOrientation returns a JPEG of img carrying an EXIF orientation tag.
-func withOrientation(t *testing.T, img image.Image, orientation uint16) []byte {
+func withOrientation(t testing.TB, img image.Image, orientation uint16) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
@@ -78,4 +80,105 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 	if _, err := Decode([]byte("\x89PNG\r\n\x1a\nnot really")); err == nil {
 		t.Fatal("garbage decoded")
 	}
+}
+
+// withOrientationBE is withOrientation with a big-endian ("MM") TIFF header and the
+// orientation tag after another tag.
+func withOrientationBE(t testing.TB, img image.Image, orientation uint16) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	var tiff bytes.Buffer
+	tiff.WriteString("MM\x00*")
+	binary.Write(&tiff, binary.BigEndian, uint32(8))
+	binary.Write(&tiff, binary.BigEndian, uint16(2))
+	binary.Write(&tiff, binary.BigEndian, []uint16{0x010F, 2}) // Make, ASCII, 4 bytes inline
+	binary.Write(&tiff, binary.BigEndian, uint32(4))
+	tiff.WriteString("Cam\x00")
+	binary.Write(&tiff, binary.BigEndian, []uint16{0x0112, 3})
+	binary.Write(&tiff, binary.BigEndian, uint32(1))
+	binary.Write(&tiff, binary.BigEndian, []uint16{orientation, 0})
+	binary.Write(&tiff, binary.BigEndian, uint32(0))
+	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	seg := []byte{0xFF, 0xE1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+	seg = append(seg, payload...)
+	src := buf.Bytes()
+	return append(append(append([]byte{}, src[:2]...), seg...), src[2:]...)
+}
+
+// TestOrientedJPEGStaysYCbCr: for every EXIF orientation, both byte orders, 4:2:0 and 4:4:4,
+// a JPEG with even sides decodes to Y′CbCr turned upright whose colours are exactly those of
+// imaging's upright NRGBA decode; turned with odd sides (the chroma cannot move with the luma)
+// it comes back as that NRGBA.
+func TestOrientedJPEGStaysYCbCr(t *testing.T) {
+	for _, size := range [][2]int{{64, 48}, {37, 22}} {
+		src := image.NewNRGBA(image.Rect(0, 0, size[0], size[1]))
+		for i := range src.Pix {
+			src.Pix[i] = uint8(i*7 + i/13)
+		}
+		for o := uint16(1); o <= 8; o++ {
+			for _, make := range []func(testing.TB, image.Image, uint16) []byte{withOrientation, withOrientationBE} {
+				data := make(t, src, o)
+				if got := exifOrientation(data); got != int(o) {
+					t.Fatalf("orientation %d read as %d", o, got)
+				}
+				want, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
+				if err != nil {
+					t.Fatal(err)
+				}
+				img, err := DecodeImage(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				y, isYCbCr := img.(*image.YCbCr)
+				if even := size[0]%2 == 0 && size[1]%2 == 0; isYCbCr != (even || o == 1) {
+					t.Fatalf("%v, orientation %d: decoded as %T", size, o, img)
+				}
+				if !bytes.Equal(toNRGBA(img).Pix, toNRGBA(want).Pix) || img.Bounds() != want.Bounds() {
+					t.Fatalf("%v, orientation %d: differs from imaging's upright decode", size, o)
+				}
+				if isYCbCr && y.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+					t.Fatalf("orientation %d: ratio %v", o, y.SubsampleRatio)
+				}
+			}
+		}
+	}
+	// Every ratio image/jpeg gives, turned each way, against turning the converted image.
+	for r := image.YCbCrSubsampleRatio444; r <= image.YCbCrSubsampleRatio410; r++ {
+		m := image.NewYCbCr(image.Rect(0, 0, 16, 8), r)
+		for i := range m.Y {
+			m.Y[i] = uint8(i * 5)
+		}
+		for i := range m.Cb {
+			m.Cb[i], m.Cr[i] = uint8(100+i*3), uint8(90+i*7)
+		}
+		for o := 1; o <= 8; o++ {
+			got, ok := orientYCbCr(m, o)
+			transposes := o >= 5 && (r == image.YCbCrSubsampleRatio411 || r == image.YCbCrSubsampleRatio410)
+			if ok == transposes {
+				t.Fatalf("ratio %v, orientation %d: ok %v", r, o, ok)
+			}
+			if ok && !bytes.Equal(toNRGBA(got).Pix, orientNRGBA(toNRGBA(m), o).Pix) {
+				t.Fatalf("ratio %v, orientation %d: differs from turning the converted image", r, o)
+			}
+		}
+	}
+}
+
+// FuzzExifOrientation: no input makes the reader panic, and it only ever says 1–8.
+func FuzzExifOrientation(f *testing.F) {
+	img := image.NewNRGBA(image.Rect(0, 0, 8, 8))
+	for o := uint16(1); o <= 8; o++ {
+		f.Add(withOrientation(f, img, o)[:200])
+		f.Add(withOrientationBE(f, img, o)[:200])
+	}
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0, 2})
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xFF, 0xFF})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if o := exifOrientation(data); o < 1 || o > 8 {
+			t.Fatalf("orientation %d", o)
+		}
+	})
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/disintegration/imaging"
+
 	"cutout/engine/models"
 )
 
@@ -187,6 +189,23 @@ func BenchmarkDecode12MP(b *testing.B) {
 	b.Run("nrgba", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := Decode(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// A phone photo taken upright: stored sideways, EXIF orientation 6. Its planes are turned
+	// (ycbcr-turned); imaging turns the converted NRGBA image (nrgba-turned, as before).
+	turned := withOrientation(b, img, 6)
+	b.Run("ycbcr-turned", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DecodeImage(turned); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("nrgba-turned", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := imaging.Decode(bytes.NewReader(turned), imaging.AutoOrientation(true)); err != nil {
 				b.Fatal(err)
 			}
 		}
