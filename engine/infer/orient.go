@@ -9,7 +9,8 @@ import (
 
 // exifOrientation reads the EXIF orientation (1–8) of a JPEG: the tag 0x0112 of the first
 // IFD of the first APP1 "Exif" segment before the image data. Anything else — not a JPEG, no
-// EXIF, a malformed or out-of-range tag — is 1 (as it is: imaging reads it the same way).
+// EXIF, a malformed or out-of-range tag — is 1 (as it is), as imaging's AutoOrientation reads
+// it (which gives up at a first APP1 that is not EXIF, where this looks on).
 func exifOrientation(data []byte) int {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return 1
@@ -54,7 +55,7 @@ func tiffOrientation(t []byte) int {
 		return 1
 	}
 	ifd := int64(bo.Uint32(t[4:]))
-	if ifd+2 > int64(len(t)) {
+	if ifd < 8 || ifd+2 > int64(len(t)) {
 		return 1
 	}
 	count := int64(bo.Uint16(t[ifd:]))
@@ -66,9 +67,7 @@ func tiffOrientation(t []byte) int {
 		if bo.Uint16(t[e:]) != 0x0112 {
 			continue
 		}
-		if bo.Uint16(t[e+2:]) != 3 || bo.Uint32(t[e+4:]) != 1 { // one SHORT
-			return 1
-		}
+		// The value is a SHORT, the first two bytes of the entry's value field.
 		if v := int(bo.Uint16(t[e+8:])); v >= 1 && v <= 8 {
 			return v
 		}
