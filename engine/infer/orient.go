@@ -138,15 +138,10 @@ func orientYCbCr(m *image.YCbCr, o int) (*image.YCbCr, bool) {
 // orientPlane writes the w×h plane src (rows stride apart), turned for orientation o, into
 // dst (rows dstStride apart; h×w when o transposes).
 func orientPlane(dst []uint8, dstStride int, src []uint8, stride, w, h, o int) {
-	dw, dh := w, h
-	if o >= 5 {
-		dw, dh = h, w
-	}
-	rows(dh, func(lo, hi int) {
-		for y := lo; y < hi; y++ {
-			out := dst[y*dstStride : y*dstStride+dw]
-			switch o {
-			case 2, 3, 4: // rows stay rows
+	if o < 5 { // rows stay rows
+		rows(h, func(lo, hi int) {
+			for y := lo; y < hi; y++ {
+				out := dst[y*dstStride : y*dstStride+w]
 				sy := y
 				if o != 2 {
 					sy = h - 1 - y
@@ -159,19 +154,30 @@ func orientPlane(dst []uint8, dstStride int, src []uint8, stride, w, h, o int) {
 				for x := range out {
 					out[x] = in[w-1-x]
 				}
-			default: // columns become rows: output row y is source column sx
-				sx := y // 5: transpose, 6: rotate 90° clockwise
-				if o == 7 || o == 8 {
-					sx = w - 1 - y
+			}
+		})
+		return
+	}
+	// Columns become rows: output row y is source column y (5, 6) or w−1−y (7, 8), read
+	// downwards (5, 8) or upwards (6, 7). Bands of output rows are made together, so that
+	// each source row is read a band's width at a time rather than a byte at a time.
+	const band = 32
+	rows((w+band-1)/band, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			y0, y1 := b*band, min((b+1)*band, w)
+			for x := 0; x < h; x++ {
+				sy := x
+				if o == 6 || o == 7 {
+					sy = h - 1 - x
 				}
-				// 5 and 8 read the column downwards, 6 and 7 upwards.
-				if o == 5 || o == 8 {
-					for x := range out {
-						out[x] = src[x*stride+sx]
+				in := src[sy*stride : sy*stride+w]
+				if o == 5 || o == 6 {
+					for y := y0; y < y1; y++ {
+						dst[y*dstStride+x] = in[y]
 					}
 				} else {
-					for x := range out {
-						out[x] = src[(h-1-x)*stride+sx]
+					for y := y0; y < y1; y++ {
+						dst[y*dstStride+x] = in[w-1-y]
 					}
 				}
 			}
