@@ -14,10 +14,6 @@ import (
 // withOrientation returns a JPEG of img carrying an EXIF orientation tag.
 func withOrientation(t testing.TB, img image.Image, orientation uint16) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
-		t.Fatal(err)
-	}
 	// TIFF header (little endian), one IFD entry: 0x0112 Orientation, SHORT, count 1.
 	var tiff bytes.Buffer
 	tiff.WriteString("II*\x00")
@@ -27,7 +23,18 @@ func withOrientation(t testing.TB, img image.Image, orientation uint16) []byte {
 	binary.Write(&tiff, binary.LittleEndian, uint32(1))
 	binary.Write(&tiff, binary.LittleEndian, []uint16{orientation, 0})
 	binary.Write(&tiff, binary.LittleEndian, uint32(0))
-	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	return withExif(t, img, tiff.Bytes())
+}
+
+// withExif returns a JPEG of img with an APP1 "Exif" segment holding tiff right after its
+// start marker.
+func withExif(t testing.TB, img image.Image, tiff []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	payload := append([]byte("Exif\x00\x00"), tiff...)
 	seg := []byte{0xFF, 0xE1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
 	seg = append(seg, payload...)
 	src := buf.Bytes()
@@ -86,10 +93,6 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 // orientation tag after another tag.
 func withOrientationBE(t testing.TB, img image.Image, orientation uint16) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
-		t.Fatal(err)
-	}
 	var tiff bytes.Buffer
 	tiff.WriteString("MM\x00*")
 	binary.Write(&tiff, binary.BigEndian, uint32(8))
@@ -101,15 +104,11 @@ func withOrientationBE(t testing.TB, img image.Image, orientation uint16) []byte
 	binary.Write(&tiff, binary.BigEndian, uint32(1))
 	binary.Write(&tiff, binary.BigEndian, []uint16{orientation, 0})
 	binary.Write(&tiff, binary.BigEndian, uint32(0))
-	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
-	seg := []byte{0xFF, 0xE1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
-	seg = append(seg, payload...)
-	src := buf.Bytes()
-	return append(append(append([]byte{}, src[:2]...), seg...), src[2:]...)
+	return withExif(t, img, tiff.Bytes())
 }
 
-// TestOrientedJPEGStaysYCbCr: for every EXIF orientation, both byte orders, 4:2:0 and 4:4:4,
-// a JPEG with even sides decodes to Y′CbCr turned upright whose colours are exactly those of
+// TestOrientedJPEGStaysYCbCr: for every EXIF orientation and both byte orders, a (4:2:0)
+// JPEG with even sides decodes to Y′CbCr turned upright whose colours are exactly those of
 // imaging's upright NRGBA decode; turned with odd sides (the chroma cannot move with the luma)
 // it comes back as that NRGBA.
 func TestOrientedJPEGStaysYCbCr(t *testing.T) {
