@@ -1,0 +1,211 @@
+package infer
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// branchModel is a small valid model (IR 3: its constants are also listed as inputs) with two
+// outputs, y = x + w and z = -(x · v), and a node whose result nothing reads (Relu(x)).
+// value_info describes the intermediate x · v.
+func branchModel() []byte {
+	typ := msg(1, msg(1, onnxFloat, 2, msg(1, msg(1, 2)))) // float [2]
+	value := func(name string) []byte { return msg(1, name, 2, typ) }
+	graph := msg(
+		1, msg(1, "x", 1, "w", 2, "y", 4, "Add"),
+		1, msg(1, "x", 2, "dead", 4, "Relu"),
+		1, msg(1, "x", 1, "v", 2, "xv", 4, "Mul"),
+		1, msg(1, "xv", 2, "z", 4, "Neg"),
+		2, "branches",
+		5, floatConst("w", []int{2}, []float32{1, 2}),
+		5, floatConst("v", []int{2}, []float32{3, 4}),
+		11, value("w"), 11, value("v"), 11, value("x"),
+		12, value("y"), 12, value("z"),
+		13, value("xv"))
+	return msg(1, 3, 2, "cutout-test", 7, graph, 8, msg(1, "", 2, 7))
+}
+
+// runOutput runs a model with the float input x ([2]) and reads its output name.
+func runOutput(t *testing.T, data []byte, name string, x []float32) []float32 {
+	t.Helper()
+	realEngine(t) // ONNX Runtime loaded
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{name}, nil)
+	if err != nil {
+		t.Fatalf("ONNX Runtime refuses the model: %v", err)
+	}
+	defer s.Destroy()
+	in, err := ort.NewTensor(ort.NewShape(2), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Destroy()
+	out, err := ort.NewEmptyTensor[float32](ort.NewShape(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Destroy()
+	if err := s.Run([]ort.Value{in}, []ort.Value{out}); err != nil {
+		t.Fatal(err)
+	}
+	return slices.Clone(out.GetData())
+}
+
+// graphParts lists the op types of a model's nodes and the names of its constants, declared
+// inputs (constants included) and value_info entries.
+func graphParts(t *testing.T, data []byte) (ops, consts, declared, infos []string) {
+	t.Helper()
+	graph, err := bytesField(data, modelGraph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = walk(graph, func(f field) error {
+		var err error
+		var name string
+		switch f.num {
+		case graphNode:
+			name, err = stringField(f.val, nodeOpType)
+			ops = append(ops, name)
+		case graphInitializer:
+			name, err = stringField(f.val, tensorName)
+			consts = append(consts, name)
+		case graphInput:
+			name, err = stringField(f.val, valueInfoName)
+			declared = append(declared, name)
+		case graphValueInfo:
+			name, err = stringField(f.val, valueInfoName)
+			infos = append(infos, name)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops, consts, declared, infos
+}
+
+func TestPruneTinyModel(t *testing.T) {
+	data := branchModel()
+	x := []float32{1, -2}
+	cases := []struct {
+		keep                         string
+		want                         []float32
+		ops, consts, declared, infos []string
+	}{
+		{"y", []float32{2, 0}, []string{"Add"}, []string{"w"}, []string{"w", "x"}, nil},
+		{"z", []float32{-3, 8}, []string{"Mul", "Neg"}, []string{"v"}, []string{"v", "x"}, []string{"xv"}},
+	}
+	for _, c := range cases {
+		pruned, changed, err := prune(data, c.keep)
+		if err != nil || !changed {
+			t.Fatalf("%s: changed %v, %v", c.keep, changed, err)
+		}
+		in, out, err := modelIO(pruned)
+		if err != nil || !slices.Equal(in, []string{"x"}) || !slices.Equal(out, []string{c.keep}) {
+			t.Errorf("%s: pruned model has %v → %v (%v), want [x] → [%s]", c.keep, in, out, err, c.keep)
+		}
+		ops, consts, declared, infos := graphParts(t, pruned)
+		if !slices.Equal(ops, c.ops) || !slices.Equal(consts, c.consts) || !slices.Equal(declared, c.declared) || !slices.Equal(infos, c.infos) {
+			t.Errorf("%s: nodes %v, constants %v, inputs %v, value_info %v; want %v, %v, %v, %v",
+				c.keep, ops, consts, declared, infos, c.ops, c.consts, c.declared, c.infos)
+		}
+		if got, whole := runOutput(t, pruned, c.keep, x), runOutput(t, data, c.keep, x); !slices.Equal(got, c.want) || !slices.Equal(whole, c.want) {
+			t.Errorf("%s: pruned model gives %v, whole model %v, want %v", c.keep, got, whole, c.want)
+		}
+		if again, changed, err := prune(pruned, c.keep); err != nil || changed || !bytes.Equal(again, pruned) {
+			t.Errorf("%s: a pruned model prunes again (changed %v, %v)", c.keep, changed, err)
+		}
+	}
+}
+
+func TestPruneLeavesWhatItCannot(t *testing.T) {
+	// One output, every node needed: the model itself comes back.
+	tiny := tinyModel(false)
+	if out, changed, err := prune(tiny, "y"); err != nil || changed || !bytes.Equal(out, tiny) {
+		t.Errorf("single-output model: changed %v, %v", changed, err)
+	}
+	if _, _, err := prune(branchModel(), "nope"); !errors.Is(err, errCannotPrune) {
+		t.Errorf("unknown output: %v, want errCannotPrune", err)
+	}
+	// A node with a subgraph may read any name of the graph around it.
+	sub := msg(1, msg(2, "k", 4, "Identity"), 2, "then", 12, msg(1, "k"))
+	withIf := msg(7, msg(
+		1, msg(1, "c", 2, "r", 4, "If", 5, msg(1, "then_branch", 6, sub, 20, 5)),
+		1, msg(1, "x", 2, "other", 4, "Relu"),
+		12, msg(1, "r"), 12, msg(1, "other")))
+	if _, _, err := prune(withIf, "r"); !errors.Is(err, errCannotPrune) {
+		t.Errorf("model with a subgraph: %v, want errCannotPrune", err)
+	}
+	for name, data := range map[string][]byte{
+		"empty":     nil,
+		"no graph":  msg(1, 7, 2, "producer"),
+		"bad graph": msg(7, []byte{0x5a, 0xff}),
+	} {
+		if _, _, err := prune(data, "y"); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// The installed ISNets keep only the output Cutout reads, and give exactly the same
+// prediction as the whole model.
+func TestPruneRealModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs each model twice")
+	}
+	realEngine(t)
+	img, err := Decode(readFile(t, filepath.Join(repoRoot(t), "assets", "samples", "rocket.jpg")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"isnet-general-q8", "isnet-general"} {
+		m, data := installedModel(t, name)
+		_, outs, err := modelIO(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pruned, changed, err := prune(data, m.Output)
+		if err != nil || !changed {
+			t.Fatalf("%s: changed %v, %v", name, changed, err)
+		}
+		_, kept, err := modelIO(pruned)
+		if err != nil || !slices.Equal(kept, []string{m.Output}) {
+			t.Errorf("%s: outputs %v → %v (%v), want [%s]", name, outs, kept, err, m.Output)
+		}
+		opsBefore, _, _, _ := graphParts(t, data)
+		opsAfter, _, _, _ := graphParts(t, pruned)
+		t.Logf("%s: %d outputs → 1, %d nodes → %d, %d → %d bytes", name, len(outs), len(opsBefore), len(opsAfter), len(data), len(pruned))
+		whole := modelMask(t, m, data, SessionOptions{Device: DeviceCPU, keepAll: true}, img)
+		part := modelMask(t, m, data, SessionOptions{Device: DeviceCPU}, img)
+		if !slices.Equal(whole, part) {
+			t.Errorf("%s: the pruned model predicts differently", name)
+		}
+	}
+}
+
+func FuzzPrune(f *testing.F) {
+	f.Add(branchModel(), "y")
+	f.Add(branchModel(), "z")
+	f.Add(tinyModel(false), "y")
+	f.Add(tinyModel(true), "y")
+	f.Add(halfModel(), "y")
+	f.Fuzz(func(t *testing.T, data []byte, keep string) {
+		out, changed, err := prune(data, keep)
+		if err != nil || !changed {
+			return
+		}
+		// A pruned model parses, keeps its inputs, has the one output and nothing left to drop.
+		in0, _, err0 := modelIO(data)
+		in1, out1, err1 := modelIO(out)
+		if err0 == nil && (err1 != nil || !slices.Equal(in0, in1) || !slices.Equal(out1, []string{keep})) {
+			t.Fatalf("inputs %v → %v, outputs %v (%v)", in0, in1, out1, err1)
+		}
+		if _, again, err := prune(out, keep); err != nil || again {
+			t.Fatalf("a pruned model prunes again: %v, %v", again, err)
+		}
+	})
+}
