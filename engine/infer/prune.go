@@ -23,17 +23,21 @@ var errCannotPrune = errors.New("the model cannot be pruned")
 // are left alone (errCannotPrune), as is a model without exactly one output named keep.
 func prune(data []byte, keep string) ([]byte, bool, error) {
 	var graph []byte
+	graphs := 0
 	err := walk(data, func(f field) error {
 		if f.num == modelGraph && f.typ == protowire.BytesType {
 			graph = f.val
+			graphs++
 		}
 		return nil
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, false, err
-	}
-	if graph == nil {
+	case graphs == 0:
 		return nil, false, errors.New("the model has no graph")
+	case graphs > 1: // protobuf would merge them: not a file any exporter writes
+		return nil, false, errCannotPrune
 	}
 	var nodes []*qnode
 	producer := map[string]int{} // tensor name → index in nodes

@@ -140,6 +140,10 @@ func TestPruneLeavesWhatItCannot(t *testing.T) {
 	if _, _, err := prune(withIf, "r"); !errors.Is(err, errCannotPrune) {
 		t.Errorf("model with a subgraph: %v, want errCannotPrune", err)
 	}
+	twice := append(branchModel(), msg(7, msg(12, msg(1, "y")))...) // a second graph field
+	if _, _, err := prune(twice, "y"); !errors.Is(err, errCannotPrune) {
+		t.Errorf("model with two graph fields: %v, want errCannotPrune", err)
+	}
 	for name, data := range map[string][]byte{
 		"empty":     nil,
 		"no graph":  msg(1, 7, 2, "producer"),
