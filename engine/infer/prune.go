@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -11,33 +12,53 @@ var errCannotPrune = errors.New("the model cannot be pruned")
 
 // prune rewrites an ONNX model to compute the graph output keep and nothing else: the other
 // graph outputs go, with every node that only they need and every constant only those nodes
-// read. It reports whether anything was dropped (when not, it returns data itself).
+// read. It reports whether anything was dropped (when not, it returns data itself); data is
+// not modified (see planPrune for rewriting a buffer in place).
 //
 // ONNX Runtime runs every node of the graph whichever outputs a caller asks for, and holds
 // every graph output until the run ends. The ISNet exports have twelve outputs: the mask
 // Cutout reads, five coarser side masks, each upsampled to 1024², and the six decoder stages'
 // feature maps (the largest 64 channels at 512², 67 MB in float32), all made and kept to the
 // end of each run for nothing.
-//
-// Models with subgraphs (If, Loop, Scan: their nodes may read any name of the outer graph)
-// are left alone (errCannotPrune), as is a model without exactly one output named keep.
 func prune(data []byte, keep string) ([]byte, bool, error) {
+	p, err := planPrune(data, keep)
+	if err != nil || p == nil {
+		return data, false, err
+	}
+	return p.apply(bytes.Clone(data)), true, nil
+}
+
+// A prunePlan says which fields of a model's graph stay.
+type prunePlan struct {
+	graphAt, graphEnd int    // the graph field (tag and length included) in the model
+	stays             []bool // for each field of the graph, in order
+	length            int    // of the graph once pruned
+}
+
+// planPrune decides what prune drops from the model data: nil when nothing. Models with
+// subgraphs (If, Loop, Scan: their nodes may read any name of the outer graph) are left alone
+// (errCannotPrune), as is a model without exactly one output named keep or with more than one
+// graph.
+func planPrune(data []byte, keep string) (*prunePlan, error) {
+	p := &prunePlan{}
 	var graph []byte
-	graphs := 0
+	graphs, off := 0, 0
 	err := walk(data, func(f field) error {
 		if f.num == modelGraph && f.typ == protowire.BytesType {
 			graph = f.val
+			p.graphAt, p.graphEnd = off, off+len(f.raw)
 			graphs++
 		}
+		off += len(f.raw)
 		return nil
 	})
 	switch {
 	case err != nil:
-		return nil, false, err
+		return nil, err
 	case graphs == 0:
-		return nil, false, errors.New("the model has no graph")
+		return nil, errors.New("the model has no graph")
 	case graphs > 1: // protobuf would merge them: not a file any exporter writes
-		return nil, false, errCannotPrune
+		return nil, errCannotPrune
 	}
 	var nodes []*qnode
 	producer := map[string]int{} // tensor name → index in nodes
@@ -83,10 +104,10 @@ func prune(data []byte, keep string) ([]byte, bool, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if named != 1 || keep == "" {
-		return nil, false, fmt.Errorf("%w: it has %d outputs named %q", errCannotPrune, named, keep)
+		return nil, fmt.Errorf("%w: it has %d outputs named %q", errCannotPrune, named, keep)
 	}
 	// Everything keep depends on, found backwards from it.
 	needed := map[string]bool{keep: true}
@@ -111,67 +132,70 @@ func prune(data []byte, keep string) ([]byte, bool, error) {
 		dropped = dropped || !k
 	}
 	if !dropped {
-		return data, false, nil
+		return nil, nil
 	}
 	nodeAt := 0
-	g, err := edit(graph, func(f field, r *rope) (bool, error) {
-		if f.typ != protowire.BytesType {
-			return false, nil
+	err = walk(graph, func(f field) error {
+		stays := true
+		if f.typ == protowire.BytesType {
+			var name string
+			var err error
+			switch f.num {
+			case graphNode:
+				stays = kept[nodeAt]
+				nodeAt++
+			case graphOutput:
+				name, err = stringField(f.val, valueInfoName)
+				stays = name == keep
+			case graphInitializer, graphSparseInitializer:
+				name, err = constName(f)
+				stays = needed[name]
+			case graphInput:
+				// Old models also list their constants as graph inputs: those of the dropped
+				// constants go too. The real inputs stay, used or not: they are the interface.
+				name, err = stringField(f.val, valueInfoName)
+				stays = !consts[name] || needed[name]
+			case graphValueInfo:
+				name, err = stringField(f.val, valueInfoName)
+				stays = needed[name]
+			}
+			if err != nil {
+				return err
+			}
 		}
-		var keepField bool
-		switch f.num {
-		case graphNode:
-			keepField = kept[nodeAt]
-			nodeAt++
-		case graphOutput:
-			name, err := stringField(f.val, valueInfoName)
-			if err != nil {
-				return false, err
-			}
-			keepField = name == keep
-		case graphInitializer, graphSparseInitializer:
-			name, err := constName(f)
-			if err != nil {
-				return false, err
-			}
-			keepField = needed[name]
-		case graphInput:
-			// Old models also list their constants as graph inputs: those of the dropped
-			// constants go too. The real inputs stay, used or not: they are the interface.
-			name, err := stringField(f.val, valueInfoName)
-			if err != nil {
-				return false, err
-			}
-			keepField = !consts[name] || needed[name]
-		case graphValueInfo:
-			name, err := stringField(f.val, valueInfoName)
-			if err != nil {
-				return false, err
-			}
-			keepField = needed[name]
-		default:
-			return false, nil
+		p.stays = append(p.stays, stays)
+		if stays {
+			p.length += len(f.raw)
 		}
-		if keepField {
-			return false, nil
-		}
-		r.changed = true
-		return true, nil // dropped: nothing written in its place
+		return nil
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	m, err := edit(data, func(f field, r *rope) (bool, error) {
-		if f.num == modelGraph && f.typ == protowire.BytesType {
-			r.message(f.num, g)
-			return true, nil
+	return p, nil
+}
+
+// apply prunes buf, which holds the bytes planPrune read, in place: every field that stays
+// moves towards the front (the graph's length prefix can only get shorter), so each is
+// copied to where it is or before, after everything it overwrites has been read. It returns
+// the model, a prefix of buf.
+func (p *prunePlan) apply(buf []byte) []byte {
+	head := buf[p.graphAt:p.graphEnd]
+	_, _, n := protowire.ConsumeTag(head)
+	_, m := protowire.ConsumeVarint(head[n:])
+	graph := head[n+m:]
+	w := p.graphAt
+	w += copy(buf[w:], protowire.AppendVarint(protowire.AppendTag(nil, modelGraph, protowire.BytesType), uint64(p.length)))
+	k := 0
+	_ = walk(graph, func(f field) error { // planPrune walked these same bytes without error
+		if p.stays[k] {
+			w += copy(buf[w:], f.raw)
 		}
-		return false, nil
+		k++
+		return nil
 	})
-	if err != nil {
-		return nil, false, err
-	}
-	return m.bytes(), true, nil
+	w += copy(buf[w:], buf[p.graphEnd:])
+	return buf[:w]
 }
 
 // constName is the name of a graph's initializer or sparse initializer field.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // branchModel is a small valid model (IR 3: its constants are also listed as inputs) with two
@@ -88,6 +89,57 @@ func graphParts(t *testing.T, data []byte) (ops, consts, declared, infos []strin
 	return ops, consts, declared, infos
 }
 
+// paddedGraph re-encodes a model's graph field with its length as a 10-byte varint (legal
+// protobuf, if unusual), after a field before it; pruning must still move every byte forward.
+func paddedGraph(model []byte) []byte {
+	graph, _ := bytesField(model, modelGraph)
+	out := msg(1, 3, 2, "padded")
+	out = protowire.AppendTag(out, modelGraph, protowire.BytesType)
+	n := uint64(len(graph))
+	for i := 0; i < 9; i++ {
+		out = append(out, byte(n&0x7f)|0x80)
+		n >>= 7
+	}
+	out = append(out, byte(n))
+	out = append(out, graph...)
+	return append(out, msg(8, msg(1, "", 2, 7))...)
+}
+
+// sameAround checks that pruning kept every field of the model but the graph as it was, and
+// the graph's fields it kept in their order and unchanged.
+func sameAround(t *testing.T, data, pruned []byte) {
+	t.Helper()
+	split := func(b []byte) (rest, graph [][]byte) {
+		_ = walk(b, func(f field) error {
+			if f.num == modelGraph && f.typ == protowire.BytesType {
+				_ = walk(f.val, func(g field) error {
+					graph = append(graph, g.raw)
+					return nil
+				})
+			} else {
+				rest = append(rest, f.raw)
+			}
+			return nil
+		})
+		return rest, graph
+	}
+	rest0, graph0 := split(data)
+	rest1, graph1 := split(pruned)
+	if !slices.EqualFunc(rest0, rest1, bytes.Equal) {
+		t.Fatalf("the fields around the graph changed")
+	}
+	k := 0
+	for _, f := range graph1 {
+		for k < len(graph0) && !bytes.Equal(graph0[k], f) {
+			k++
+		}
+		if k == len(graph0) {
+			t.Fatalf("the pruned graph has a field the model's has not (or out of order)")
+		}
+		k++
+	}
+}
+
 func TestPruneTinyModel(t *testing.T) {
 	data := branchModel()
 	x := []float32{1, -2}
@@ -118,6 +170,22 @@ func TestPruneTinyModel(t *testing.T) {
 		}
 		if again, changed, err := prune(pruned, c.keep); err != nil || changed || !bytes.Equal(again, pruned) {
 			t.Errorf("%s: a pruned model prunes again (changed %v, %v)", c.keep, changed, err)
+		}
+		sameAround(t, data, pruned)
+		// In place, over a graph whose length prefix shrinks from 10 bytes to 1.
+		padded := paddedGraph(data)
+		p, err := planPrune(padded, c.keep)
+		if err != nil || p == nil {
+			t.Fatalf("%s: padded model: plan %v, %v", c.keep, p, err)
+		}
+		orig := bytes.Clone(padded)
+		inPlace := p.apply(padded)
+		if &inPlace[0] != &padded[0] {
+			t.Errorf("%s: apply did not prune in place", c.keep)
+		}
+		sameAround(t, orig, inPlace)
+		if got := runOutput(t, inPlace, c.keep, x); !slices.Equal(got, c.want) {
+			t.Errorf("%s: padded model pruned in place gives %v, want %v", c.keep, got, c.want)
 		}
 	}
 }
@@ -197,11 +265,17 @@ func FuzzPrune(f *testing.F) {
 	f.Add(tinyModel(false), "y")
 	f.Add(tinyModel(true), "y")
 	f.Add(halfModel(), "y")
+	f.Add(paddedGraph(branchModel()), "z")
 	f.Fuzz(func(t *testing.T, data []byte, keep string) {
+		orig := bytes.Clone(data)
 		out, changed, err := prune(data, keep)
+		if !bytes.Equal(data, orig) {
+			t.Fatal("prune modified its input")
+		}
 		if err != nil || !changed {
 			return
 		}
+		sameAround(t, data, out)
 		// A pruned model parses, keeps its inputs, has the one output and nothing left to drop.
 		in0, _, err0 := modelIO(data)
 		in1, out1, err1 := modelIO(out)

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -168,18 +169,14 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 			used = DeviceCUDA
 		}
 	}
-	// Only the output read is computed (see prune: the ISNets' eleven others cost 0.16–0.2 GB
-	// of the engine's peak). The CPU computes float16 models in float32 between casts: give
-	// it the float32 model (see widen). On the CPU the light dynamically quantised
-	// convolutions are faster in float32 (see dequantize); ONNX Runtime has no ConvInteger for
-	// CUDA, so there all of them are. A model these cannot handle, or whose rewritten form
-	// ONNX Runtime refuses, is loaded as it is.
+	// The CPU computes float16 models in float32 between casts: give it the float32 model
+	// (see widen). On the CPU the light dynamically quantised convolutions are faster in
+	// float32 (see dequantize); ONNX Runtime has no ConvInteger for CUDA, so there all of them
+	// are. Then only the output read is kept (see prune: the ISNets' eleven others cost
+	// 0.16–0.2 GB of the engine's peak), in place when the model is already a rewritten copy.
+	// A model these cannot handle, or whose rewritten form ONNX Runtime refuses, is loaded as
+	// it is.
 	model, rewritten := data, false
-	if !opt.keepAll {
-		if pruned, changed, err := prune(model, outName); err == nil && changed {
-			model, rewritten = pruned, true
-		}
-	}
 	if used == DeviceCPU && !opt.keepHalf {
 		if wide, changed, err := widen(model); err == nil && changed {
 			model, rewritten = wide, true
@@ -192,6 +189,14 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 		}
 		if dq, n, err := dequantize(model, limit); err == nil && n > 0 {
 			model, rewritten = dq, true
+		}
+	}
+	if !opt.keepAll {
+		if p, err := planPrune(model, outName); err == nil && p != nil {
+			if !rewritten {
+				model = bytes.Clone(model) // data is the caller's, and the fallback below
+			}
+			model, rewritten = p.apply(model), true
 		}
 	}
 	var sess *ort.DynamicAdvancedSession
