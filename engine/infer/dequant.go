@@ -135,11 +135,14 @@ type qgraph struct {
 	consumers map[string][]*qnode
 	subgraphs bool            // some node has a graph attribute
 	taken     map[string]bool // names in use (see fresh)
+
+	graphOutputs []string        // the graph's outputs alone, in order (see prune)
+	sparse       map[string]bool // names of sparse initializers
 }
 
 func readGraph(b []byte) (*qgraph, error) {
 	g := &qgraph{inits: map[string][]byte{}, outputs: map[string]bool{},
-		producer: map[string]*qnode{}, consumers: map[string][]*qnode{}}
+		producer: map[string]*qnode{}, consumers: map[string][]*qnode{}, sparse: map[string]bool{}}
 	err := walk(b, func(f field) error {
 		if f.typ != protowire.BytesType {
 			return nil
@@ -169,12 +172,21 @@ func readGraph(b []byte) (*qgraph, error) {
 			}
 			g.inits[name] = f.val
 			g.initOrder = append(g.initOrder, name)
+		case graphSparseInitializer:
+			name, err := constName(f)
+			if err != nil {
+				return err
+			}
+			g.sparse[name] = true
 		case graphOutput, graphInput:
 			name, err := stringField(f.val, valueInfoName)
 			if err != nil {
 				return err
 			}
 			g.outputs[name] = true
+			if f.num == graphOutput {
+				g.graphOutputs = append(g.graphOutputs, name)
+			}
 		}
 		return nil
 	})

@@ -60,78 +60,41 @@ func planPrune(data []byte, keep string) (*prunePlan, error) {
 	case graphs > 1: // protobuf would merge them: not a file any exporter writes
 		return nil, errCannotPrune
 	}
-	var nodes []*qnode
-	producer := map[string]int{} // tensor name → index in nodes
-	consts := map[string]bool{}
-	outputs, named := 0, 0
-	err = walk(graph, func(f field) error {
-		if f.typ != protowire.BytesType {
-			return nil
-		}
-		switch f.num {
-		case graphInitializer, graphSparseInitializer:
-			name, err := constName(f)
-			if err != nil {
-				return err
-			}
-			consts[name] = true
-		case graphOutput:
-			name, err := stringField(f.val, valueInfoName)
-			if err != nil {
-				return err
-			}
-			outputs++
-			if name == keep {
-				named++
-			}
-		case graphNode:
-			n, err := readNode(f.val)
-			if err != nil {
-				return err
-			}
-			for _, a := range n.attrs {
-				if hasGraph(a) {
-					return errCannotPrune
-				}
-			}
-			for _, o := range n.outs {
-				if o != "" {
-					producer[o] = len(nodes)
-				}
-			}
-			nodes = append(nodes, n)
-		}
-		return nil
-	})
+	g, err := readGraph(graph)
 	if err != nil {
 		return nil, err
+	}
+	if g.subgraphs {
+		return nil, errCannotPrune
+	}
+	named := 0
+	for _, o := range g.graphOutputs {
+		if o == keep {
+			named++
+		}
 	}
 	if named != 1 || keep == "" {
 		return nil, fmt.Errorf("%w: it has %d outputs named %q", errCannotPrune, named, keep)
 	}
 	// Everything keep depends on, found backwards from it.
 	needed := map[string]bool{keep: true}
-	kept := make([]bool, len(nodes))
+	kept := map[*qnode]bool{}
 	for todo := []string{keep}; len(todo) > 0; {
 		name := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		i, ok := producer[name]
-		if !ok || kept[i] {
+		n, ok := g.producer[name]
+		if !ok || kept[n] {
 			continue
 		}
-		kept[i] = true
-		for _, in := range nodes[i].ins {
+		kept[n] = true
+		for _, in := range n.ins {
 			if in != "" && !needed[in] {
 				needed[in] = true
 				todo = append(todo, in)
 			}
 		}
 	}
-	dropped := outputs > 1
-	for _, k := range kept {
-		dropped = dropped || !k
-	}
-	if !dropped {
+	if len(g.graphOutputs) == 1 && len(kept) == len(g.nodes) {
 		return nil, nil
 	}
 	nodeAt := 0
@@ -142,7 +105,7 @@ func planPrune(data []byte, keep string) (*prunePlan, error) {
 			var err error
 			switch f.num {
 			case graphNode:
-				stays = kept[nodeAt]
+				stays = kept[g.nodes[nodeAt]]
 				nodeAt++
 			case graphOutput:
 				name, err = stringField(f.val, valueInfoName)
@@ -154,7 +117,8 @@ func planPrune(data []byte, keep string) (*prunePlan, error) {
 				// Old models also list their constants as graph inputs: those of the dropped
 				// constants go too. The real inputs stay, used or not: they are the interface.
 				name, err = stringField(f.val, valueInfoName)
-				stays = !consts[name] || needed[name]
+				_, dense := g.inits[name]
+				stays = !(dense || g.sparse[name]) || needed[name]
 			case graphValueInfo:
 				name, err = stringField(f.val, valueInfoName)
 				stays = needed[name]

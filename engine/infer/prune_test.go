@@ -31,7 +31,7 @@ func branchModel() []byte {
 	return msg(1, 3, 2, "cutout-test", 7, graph, 8, msg(1, "", 2, 7))
 }
 
-// runOutput runs a model with the float input x ([2]) and reads its output name.
+// runOutput runs a model with the float input x and reads its output name, of len(x) values.
 func runOutput(t *testing.T, data []byte, name string, x []float32) []float32 {
 	t.Helper()
 	realEngine(t) // ONNX Runtime loaded
@@ -40,12 +40,12 @@ func runOutput(t *testing.T, data []byte, name string, x []float32) []float32 {
 		t.Fatalf("ONNX Runtime refuses the model: %v", err)
 	}
 	defer s.Destroy()
-	in, err := ort.NewTensor(ort.NewShape(2), x)
+	in, err := ort.NewTensor(ort.NewShape(int64(len(x))), x)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Destroy()
-	out, err := ort.NewEmptyTensor[float32](ort.NewShape(2))
+	out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(len(x))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -36,29 +35,10 @@ func halfModel() []byte {
 	return msg(1, 7, 2, "cutout-test", 7, graph, 8, msg(1, "", 2, 13))
 }
 
-// runTiny runs a model with one float input and one float output of two values.
+// runTiny runs a model with one float input x and one float output y, both of len(x) values.
 func runTiny(t *testing.T, data []byte, x []float32) []float32 {
 	t.Helper()
-	realEngine(t) // ONNX Runtime loaded
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{"y"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Destroy()
-	in, err := ort.NewTensor(ort.NewShape(int64(len(x))), x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Destroy()
-	out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(len(x))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Destroy()
-	if err := s.Run([]ort.Value{in}, []ort.Value{out}); err != nil {
-		t.Fatal(err)
-	}
-	return slices.Clone(out.GetData())
+	return runOutput(t, data, "y", x)
 }
 
 // halfLeft counts what is still float16 in a model's graph: constants, declared types and
