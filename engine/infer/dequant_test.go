@@ -150,26 +150,7 @@ func refConv(c quantConv, x []float32) []float64 {
 // runQuant runs quantModel-shaped model data on x.
 func runQuant(t *testing.T, data []byte, x []float32) []float32 {
 	t.Helper()
-	realEngine(t) // ONNX Runtime loaded
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{"y"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Destroy()
-	in, err := ort.NewTensor(ort.NewShape(1, 2, 5, 5), x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Destroy()
-	out, err := ort.NewEmptyTensor[float32](ort.NewShape(1, 3, 5, 5))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Destroy()
-	if err := s.Run([]ort.Value{in}, []ort.Value{out}); err != nil {
-		t.Fatal(err)
-	}
-	return slices.Clone(out.GetData())
+	return runModel(t, data, "y", x, ort.NewShape(1, 2, 5, 5), ort.NewShape(1, 3, 5, 5))
 }
 
 // ops counts the operators of a model's main graph by type.

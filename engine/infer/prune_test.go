@@ -34,18 +34,26 @@ func branchModel() []byte {
 // runOutput runs a model with the float input x and reads its output name, of len(x) values.
 func runOutput(t *testing.T, data []byte, name string, x []float32) []float32 {
 	t.Helper()
+	n := int64(len(x))
+	return runModel(t, data, name, x, ort.NewShape(n), ort.NewShape(n))
+}
+
+// runModel runs a model with the float input "x" of shape in and reads its float output name
+// of shape out.
+func runModel(t *testing.T, data []byte, name string, x []float32, inShape, outShape ort.Shape) []float32 {
+	t.Helper()
 	realEngine(t) // ONNX Runtime loaded
 	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{name}, nil)
 	if err != nil {
 		t.Fatalf("ONNX Runtime refuses the model: %v", err)
 	}
 	defer s.Destroy()
-	in, err := ort.NewTensor(ort.NewShape(int64(len(x))), x)
+	in, err := ort.NewTensor(inShape, x)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Destroy()
-	out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(len(x))))
+	out, err := ort.NewEmptyTensor[float32](outShape)
 	if err != nil {
 		t.Fatal(err)
 	}
