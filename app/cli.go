@@ -31,6 +31,7 @@ usage:
   cutout remove IN... -o OUTDIR  cut out files and folders (recursively) into PNGs
   cutout watch IN OUT            cut out every image that lands in IN into OUT, until interrupted
   cutout models [verify]         list the models, check their checksums
+  cutout doctor                  start the engine and list how it is confined
   cutout version                 print the version
   cutout help [COMMAND]          this text, or a command's flags
 
@@ -41,6 +42,9 @@ Run "cutout help remove" or "cutout help watch" for their flags.
 // 2 bad usage.
 func Main(args []string, stdout, stderr io.Writer) int {
 	tuneGC()
+	if len(args) == 0 || args[0] != "engine" {
+		hardenApp()
+	}
 	if len(args) == 0 {
 		return runGUI()
 	}
@@ -51,6 +55,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdWatch(args[1:], stdout, stderr)
 	case "models":
 		return cmdModels(args[1:], stdout, stderr)
+	case "doctor":
+		return cmdDoctor(args[1:], stdout, stderr)
 	case "engine":
 		return cmdEngine(args[1:], stderr)
 	case "version", "--version", "-version":

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"cutout/engine/infer"
+	"cutout/engine/proto"
+	"cutout/engine/sandbox"
 )
 
 // cmdEngine is `cutout engine`, the sandboxed worker the app starts and supervises. It is
@@ -24,13 +26,14 @@ func cmdEngine(args []string, stderr io.Writer) int {
 	device := fs.String("device", "auto", "auto, cpu or cuda")
 	memory := fs.Uint64("memory", 0, "address-space limit in bytes")
 	unverified := fs.String("unverified-model", "", "a user's own model, loaded without a checksum")
-	hooks := fs.Bool("test-hooks", false, "honour test-only job hooks")
+	parentNS := fs.String("parent-ns", "", "the app's namespace inodes, to report which are the engine's own")
 	warm := fs.Bool("warm", false, "run the model once on a blank input while waiting for the first job")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	// Confine first: nothing untrusted has been read yet, and nothing will be unconfined.
-	sandbox, err := infer.Confine(*memory)
+	// Confine in two steps: what needs no file before anything is read; the rest once the
+	// model is loaded and the session exists, before the first image.
+	box, err := sandbox.Prepare(*memory, sandbox.ParseNamespaces(*parentNS))
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout engine:", err)
 		return 1
@@ -61,15 +64,23 @@ func cmdEngine(args []string, stderr io.Writer) int {
 	// Measured: −108 MB resident for the quantised model, −181 MB for the fp16 one.
 	data = nil
 	debug.FreeOSMemory()
+	if err := box.Lockdown(); err != nil {
+		fmt.Fprintln(stderr, "cutout engine: confining the engine:", err)
+		return 1
+	}
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
-	err = infer.Serve(in, os.Stdout, e, infer.WorkerOptions{TestHooks: *hooks, Warm: *warm,
-		Device: strings.TrimSpace(e.Session.Device() + " " + paren(fallback)), Sandbox: sandbox})
+	err = infer.Serve(in, os.Stdout, e, infer.WorkerOptions{BeforeJob: engineTestHook, Warm: *warm,
+		Device: strings.TrimSpace(e.Session.Device() + " " + paren(fallback)), Sandbox: box.Lines()})
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout engine:", err)
 		return 1
 	}
 	return 0
 }
+
+// engineTestHook is nil in Cutout: only the app's tests set it (see enginehooks_test.go),
+// to make the engine misbehave on cue.
+var engineTestHook func(*proto.Job) string
 
 func paren(s string) string {
 	if s == "" {

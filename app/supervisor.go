@@ -54,10 +54,11 @@ type SupervisorConfig struct {
 	// command is the program and leading arguments to run (default: this executable,
 	// "engine"); tests run the test binary instead.
 	command []string
-	// testHooks starts the engine with test-only job hooks enabled.
-	testHooks bool
-	// noNamespace skips the network namespace, as on systems without one (tests).
+	// noNamespace starts the engine without namespaces, as on systems that have none (tests).
 	noNamespace bool
+	// stderr, when set, receives the engine's stderr instead of the supervisor's buffer
+	// (tests hand the engine a terminal this way).
+	stderr *os.File
 }
 
 // DefaultMemoryLimit is the engine's default address-space cap.
@@ -116,6 +117,7 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 		}
 		c.command = []string{exe, "engine"}
 	}
+	sweepEngineDirs()
 	return &Supervisor{cfg: c, slots: make(chan struct{}, inFlight)}, nil
 }
 
@@ -128,7 +130,7 @@ func (s *Supervisor) Start(ctx context.Context) error {
 // Cut sends one image to the engine and waits for its mask. A job in flight when the engine
 // dies is retried once on a fresh engine, unless it was the one that timed out.
 func (s *Supervisor) Cut(ctx context.Context, name string, data []byte) (*infer.Result, error) {
-	r, err := s.cutHook(ctx, name, data, "", 0)
+	r, err := s.cut(ctx, name, data, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -139,11 +141,11 @@ func (s *Supervisor) Cut(ctx context.Context, name string, data []byte) (*infer.
 // Predict is Cut without the mask: the result holds the image and the model's prediction,
 // for a caller that makes the mask at another size (the window's preview) or later.
 func (s *Supervisor) Predict(ctx context.Context, name string, data []byte) (*infer.Result, error) {
-	return s.cutHook(ctx, name, data, "", 0)
+	return s.cut(ctx, name, data, 0)
 }
 
-// cutHook is Cut with a test hook and, when timeout > 0, a job timeout of its own.
-func (s *Supervisor) cutHook(ctx context.Context, name string, data []byte, hook string, timeout time.Duration) (*infer.Result, error) {
+// cut is Predict with, when timeout > 0, a job timeout of its own.
+func (s *Supervisor) cut(ctx context.Context, name string, data []byte, timeout time.Duration) (*infer.Result, error) {
 	if timeout <= 0 {
 		timeout = s.cfg.JobTimeout
 	}
@@ -160,7 +162,6 @@ func (s *Supervisor) cutHook(ctx context.Context, name string, data []byte, hook
 			return nil, fmt.Errorf("%s: %w", base, err)
 		}
 		j := s.job(base, data)
-		j.Hook = hook
 		r, err := w.do(ctx, j, timeout)
 		var dead *deathError
 		if errors.As(err, &dead) && !dead.timedOut && attempt < 2 {
@@ -239,8 +240,9 @@ func (s *Supervisor) worker(ctx context.Context) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(s.cfg.Log, "engine: started (pid %d, model %s, ONNX Runtime %s, device %s, %s)\n",
-		w.cmd.Process.Pid, w.hello.Model, w.hello.Runtime, w.hello.Device, w.hello.Sandboxed)
+	fmt.Fprintf(s.cfg.Log, "engine: started (pid %d, model %q, ONNX Runtime %q, device %q)\n",
+		w.cmd.Process.Pid, w.hello.Model, w.hello.Runtime, w.hello.Device)
+	logMissingLayers(s.cfg.Log, w.hello.Sandbox)
 	s.w = w
 	return w, nil
 }
@@ -267,14 +269,25 @@ func (s *Supervisor) Model() string {
 	return s.w.hello.Model
 }
 
-// Sandbox describes how the running engine is isolated ("" before it starts).
-func (s *Supervisor) Sandbox() string {
+// Sandbox lists the running engine's confinement layers, one line each (nil before it
+// starts): see proto.Hello.
+func (s *Supervisor) Sandbox() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.w == nil {
-		return ""
+		return nil
 	}
-	return s.w.hello.Sandboxed
+	return s.w.hello.Sandbox
+}
+
+// hello is the running engine's hello frame (an empty one before it starts).
+func (s *Supervisor) hello() proto.Hello {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return proto.Hello{}
+	}
+	return *s.w.hello
 }
 
 // EnginePeakRSS is the running engine process's peak resident set in bytes (0 if none).
@@ -336,7 +349,6 @@ type worker struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	hello  *proto.Hello
-	tmpdir string
 	memory uint64
 	stderr *tail
 
@@ -356,46 +368,16 @@ type reply struct {
 }
 
 func startWorker(ctx context.Context, c SupervisorConfig) (*worker, error) {
-	lib, err := infer.FindLibrary()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEngineStart, err)
-	}
-	tmpdir, err := os.MkdirTemp("", "cutout-engine-")
-	if err != nil {
-		return nil, err
-	}
-	args := append([]string{}, c.command[1:]...)
-	args = append(args, "--lib", lib, "--models", c.ModelsDir, "--model", c.Model,
-		"--threads", strconv.Itoa(c.Threads), "--memory", strconv.FormatUint(c.MemoryLimit, 10))
-	if c.Device != "" {
-		args = append(args, "--device", c.Device)
-	}
-	if c.UnverifiedModel != "" {
-		args = append(args, "--unverified-model", c.UnverifiedModel)
-	}
-	if c.Warm {
-		args = append(args, "--warm")
-	}
-	if c.testHooks {
-		args = append(args, "--test-hooks")
-	}
-	w := &worker{tmpdir: tmpdir, memory: c.MemoryLimit, stderr: newTail(16 << 10),
+	w := &worker{memory: c.MemoryLimit, stderr: newTail(16 << 10),
 		pending: map[uint64]chan reply{}, done: make(chan struct{})}
-	cmd, stdout, err := w.spawn(c.command[0], args, !c.noNamespace)
-	if err != nil && !c.noNamespace {
-		// No network namespace here (no unprivileged user namespaces): the seccomp filter
-		// inside the engine still refuses IPv4/IPv6 sockets.
-		fmt.Fprintf(c.Log, "engine: no network namespace (%v); relying on the seccomp filter\n", err)
-		cmd, stdout, err = w.spawn(c.command[0], args, false)
-	}
+	cmd, stdout, err := w.spawn(c)
 	if err != nil {
-		os.RemoveAll(tmpdir)
 		return nil, fmt.Errorf("%w: %v", ErrEngineStart, err)
 	}
 	w.cmd = cmd
 	in := bufio.NewReaderSize(stdout, 1<<20)
 
-	// The first frame is the hello, sent once the model is loaded.
+	// The first frame is the hello, sent once the model is loaded and the engine confined.
 	helloCh := make(chan error, 1)
 	go func() {
 		f, err := proto.Read(in)
@@ -421,47 +403,15 @@ func startWorker(ctx context.Context, c SupervisorConfig) (*worker, error) {
 		err = context.Cause(ctx)
 	}
 	if err != nil {
-		cmd.Process.Kill()
+		w.kill()
 		cmd.Wait()
-		os.RemoveAll(tmpdir)
 		if msg := lastLine(w.stderr.String()); msg != "" {
-			return nil, fmt.Errorf("%w: %s", ErrEngineStart, strings.TrimPrefix(msg, "cutout engine: "))
+			return nil, fmt.Errorf("%w: %q", ErrEngineStart, strings.TrimPrefix(msg, "cutout engine: "))
 		}
 		return nil, fmt.Errorf("%w: %v", ErrEngineStart, err)
 	}
 	go w.readLoop(in)
 	return w, nil
-}
-
-// spawn starts the process, in fresh user and network namespaces when isolate is set.
-func (w *worker) spawn(path string, args []string, isolate bool) (*exec.Cmd, io.ReadCloser, error) {
-	cmd := exec.Command(path, args...)
-	cmd.Dir = w.tmpdir
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOME=" + w.tmpdir, "TMPDIR=" + w.tmpdir}
-	cmd.Stderr = w.stderr
-	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if isolate {
-		attr.Cloneflags = syscall.CLONE_NEWNET
-		if os.Getuid() != 0 {
-			attr.Cloneflags |= syscall.CLONE_NEWUSER
-			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
-			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
-		}
-	}
-	cmd.SysProcAttr = attr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, nil, err
-	}
-	w.stdin = stdin
-	return cmd, stdout, nil
 }
 
 // readLoop delivers replies until the engine's output ends, then records why it died and
@@ -503,7 +453,6 @@ func (w *worker) readLoop(in io.Reader) {
 	}
 	w.stdin.Close()
 	waitErr := w.cmd.Wait()
-	os.RemoveAll(w.tmpdir)
 	w.death = w.explain(waitErr, protoErr)
 	close(w.done)
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -18,10 +16,13 @@ import (
 type WorkerOptions struct {
 	// Concurrency is how many jobs run at once (default 2: one decodes while one infers).
 	Concurrency int
-	// TestHooks honours Job.Hook; only tests start an engine with it.
-	TestHooks bool
+	// BeforeJob, when set, sees each job before it is validated and may answer it instead
+	// (a non-empty message fails the job with it). Only tests set it: they make the engine
+	// misbehave on cue (hang, crash, try to escape its sandbox) from inside.
+	BeforeJob func(*proto.Job) string
 	// Device and Sandbox describe the engine in its hello frame.
-	Device, Sandbox string
+	Device  string
+	Sandbox []string
 	// Warm runs the model once on a blank input right after the hello (Session.Warm), for
 	// engines started ahead of their first image; the first job's run stops it.
 	Warm bool
@@ -38,7 +39,7 @@ func Serve(r io.Reader, w io.Writer, e *Engine, opt WorkerOptions) error {
 		return proto.Write(w, msg)
 	}
 	hello := &proto.Hello{Version: proto.Version, Model: e.Session.Model.Name, Runtime: Version(),
-		Device: opt.Device, Sandboxed: opt.Sandbox}
+		Device: opt.Device, Sandbox: opt.Sandbox}
 	if err := send(hello); err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func Serve(r io.Reader, w io.Writer, e *Engine, opt WorkerOptions) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			msg := runJob(e, job, opt.TestHooks)
+			msg := runJob(e, job, opt.BeforeJob)
 			big := false
 			if r, ok := msg.(*proto.Result); ok {
 				big = uint64(r.Width)*uint64(r.Height) >= BigResult
@@ -91,9 +92,9 @@ func Serve(r io.Reader, w io.Writer, e *Engine, opt WorkerOptions) error {
 const BigResult = 4e6
 
 // runJob validates, decodes and cuts out one job, returning its result or error frame.
-func runJob(e *Engine, j *proto.Job, hooks bool) any {
-	if hooks && j.Hook != "" {
-		if msg := runHook(j.Hook); msg != "" {
+func runJob(e *Engine, j *proto.Job, before func(*proto.Job) string) any {
+	if before != nil {
+		if msg := before(j); msg != "" {
 			return &proto.Error{ID: j.ID, Kind: proto.KindInternal, Message: j.Name + ": " + msg}
 		}
 	}
@@ -127,36 +128,4 @@ func runJob(e *Engine, j *proto.Job, hooks bool) any {
 		res.Pix = r.Image.Pix[:4*w*h]
 	}
 	return res
-}
-
-// runHook performs a test-only misbehaviour; it returns a message to report, or "" to go on.
-func runHook(hook string) string {
-	switch {
-	case hook == "hang":
-		select {}
-	case hook == "alloc":
-		var hoard [][]byte
-		for {
-			b := make([]byte, 64<<20)
-			for i := 0; i < len(b); i += 4096 {
-				b[i] = 1
-			}
-			hoard = append(hoard, b)
-		}
-	case hook == "crash":
-		var p *int
-		_ = *p // a real segmentation fault inside the engine
-	case hook == "garbage":
-		// A compromised engine: bytes that are not a frame, straight onto the protocol pipe.
-		os.Stdout.Write([]byte{0, 0, 0, 5, 99, 1, 2, 3, 4})
-		select {}
-	case len(hook) > 8 && hook[:8] == "connect:":
-		c, err := net.DialTimeout("tcp", hook[8:], 2*time.Second)
-		if err != nil {
-			return "connect failed: " + err.Error()
-		}
-		c.Close()
-		return "connect succeeded"
-	}
-	return ""
 }

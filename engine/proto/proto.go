@@ -11,7 +11,7 @@ import (
 )
 
 // Version is the protocol version; both sides must agree.
-const Version = 3
+const Version = 4
 
 // MaxFrame caps a frame's length: a 100-megapixel result in RGBA fits.
 const MaxFrame = 600 << 20
@@ -36,14 +36,15 @@ type Hello struct {
 	Model     string
 	Runtime   string // ONNX Runtime version
 	Device    string // "cpu" or "cuda"
-	Sandboxed string // how the engine is isolated, for logs
+	// Sandbox lists the engine's confinement layers, one line each: "name (detail)" for an
+	// active one, "no name: reason" for one this machine lacks.
+	Sandbox []string
 }
 
 // Job asks the engine to cut out one image.
 type Job struct {
 	ID   uint64
 	Name string // base name, for messages only; never opened
-	Hook string // test-only behaviour, honoured only by an engine started with test hooks
 	// Caps the engine re-checks before decoding.
 	MaxBytes  int64
 	MaxWidth  uint32
@@ -149,12 +150,14 @@ func Write(w io.Writer, msg any) error {
 		e.str(m.Model)
 		e.str(m.Runtime)
 		e.str(m.Device)
-		e.str(m.Sandboxed)
+		e.u32(uint32(len(m.Sandbox)))
+		for _, l := range m.Sandbox {
+			e.str(l)
+		}
 	case *Job:
 		e.u8(uint8(TypeJob))
 		e.u64(m.ID)
 		e.str(m.Name)
-		e.str(m.Hook)
 		e.u64(uint64(m.MaxBytes))
 		e.u32(m.MaxWidth)
 		e.u32(m.MaxHeight)
@@ -261,9 +264,17 @@ func Decode(body []byte) (*Frame, error) {
 	var f Frame
 	switch t {
 	case TypeHello:
-		f.Hello = &Hello{Version: d.u32(), Model: d.str(), Runtime: d.str(), Device: d.str(), Sandboxed: d.str()}
+		h := &Hello{Version: d.u32(), Model: d.str(), Runtime: d.str(), Device: d.str()}
+		n := d.u32()
+		if n > maxLayers {
+			d.fail(fmt.Sprintf("%d sandbox layers", n))
+		}
+		for i := uint32(0); i < n && d.err == nil; i++ {
+			h.Sandbox = append(h.Sandbox, d.str())
+		}
+		f.Hello = h
 	case TypeJob:
-		j := &Job{ID: d.u64(), Name: d.str(), Hook: d.str()}
+		j := &Job{ID: d.u64(), Name: d.str()}
 		j.MaxBytes = int64(d.u64())
 		j.MaxWidth, j.MaxHeight = d.u32(), d.u32()
 		j.MaxPixels = int64(d.u64())
@@ -314,6 +325,9 @@ func Decode(body []byte) (*Frame, error) {
 	}
 	return &f, nil
 }
+
+// maxLayers caps a hello's sandbox lines.
+const maxLayers = 64
 
 // maxString caps text fields (names, messages, versions).
 const maxString = 64 << 10

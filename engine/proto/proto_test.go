@@ -13,9 +13,9 @@ import (
 )
 
 var samples = []any{
-	&Hello{Version: Version, Model: "isnet-general-q8", Runtime: "1.24.1", Device: "cpu", Sandboxed: "netns"},
+	&Hello{Version: Version, Model: "isnet-general-q8", Runtime: "1.24.1", Device: "cpu", Sandbox: []string{"landlock (ABI 7)", "no seccomp: test"}},
 	&Job{ID: 7, Name: "photo.jpg", MaxBytes: 64 << 20, MaxWidth: 16384, MaxHeight: 16384, MaxPixels: 1e8, Data: []byte("\xff\xd8\xff bytes")},
-	&Job{ID: 8, Name: "", Hook: "hang", Data: []byte{}},
+	&Job{ID: 8, Name: "", Data: []byte{}},
 	&Result{ID: 7, Width: 2, Height: 1, Decode: time.Millisecond, Inference: time.Second,
 		Pix: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Side: 2, Pred: []float32{0, 1, -2.5, float32(math.Inf(1))}},
 	// 3×3 Y′CbCr 4:2:0: 9 luma bytes and 2×2 bytes for each chroma plane.

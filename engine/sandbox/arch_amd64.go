@@ -1,6 +1,6 @@
-//go:build linux && amd64
+//go:build linux
 
-package infer
+package sandbox
 
 import "golang.org/x/sys/unix"
 
