@@ -32,10 +32,10 @@ var ErrMalformed = errors.New("malformed engine frame")
 
 // Hello is the engine's first frame.
 type Hello struct {
-	Version   uint32
-	Model     string
-	Runtime   string // ONNX Runtime version
-	Device    string // "cpu" or "cuda"
+	Version uint32
+	Model   string
+	Runtime string // ONNX Runtime version
+	Device  string // "cpu" or "cuda"
 	// Sandbox lists the engine's confinement layers, one line each: "name (detail)" for an
 	// active one, "no name: reason" for one this machine lacks.
 	Sandbox []string

@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
