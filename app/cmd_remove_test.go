@@ -128,7 +128,8 @@ func TestRemoveUsageErrors(t *testing.T) {
 func TestRemoveUnknownModel(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := Main([]string{"remove", "x.jpg", "-o", t.TempDir(), "--model", "nope"}, &out, &errb)
-	if code != 1 || !strings.Contains(errb.String(), `unknown model "nope"`) {
+	// The engine's message comes back quoted, as everything the engine says is.
+	if code != 1 || !strings.Contains(errb.String(), `unknown model \"nope\"`) {
 		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -17,7 +17,9 @@ import (
 // real quantised model) with test hooks on.
 func testSupervisor(t *testing.T, c SupervisorConfig) *Supervisor {
 	t.Helper()
-	c.command = []string{os.Args[0], "engine"}
+	if c.command == nil {
+		c.command = []string{os.Args[0], "engine"}
+	}
 	if c.Model == "" {
 		c.Model = "isnet-general-q8"
 	}
