@@ -64,7 +64,16 @@ func cmdEngine(args []string, stderr io.Writer) int {
 	// Measured: −108 MB resident for the quantised model, −181 MB for the fp16 one.
 	data = nil
 	debug.FreeOSMemory()
-	if err := box.Lockdown(); err != nil {
+	gpu := e.Session.Device() == infer.DeviceCUDA
+	if gpu {
+		// The GPU driver opens its devices on the first run: let it, before nothing can be
+		// opened any more.
+		if err := e.Session.Warm(); err != nil {
+			fmt.Fprintln(stderr, "cutout engine: the first run on the GPU:", err)
+			return 1
+		}
+	}
+	if err := box.Lockdown(gpu); err != nil {
 		fmt.Fprintln(stderr, "cutout engine: confining the engine:", err)
 		return 1
 	}

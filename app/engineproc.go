@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"cutout/engine/infer"
@@ -100,14 +101,19 @@ func (n *namespaceFallback) note(log io.Writer, err error) {
 	n.failed = true
 }
 
-// logMissingLayers writes one line for each confinement layer the engine lacks.
+// logMissingLayers writes one line for each confinement layer the engine lacks, once per
+// process (every restart would say the same).
 func logMissingLayers(log io.Writer, layers []string) {
 	for _, l := range layers {
-		if len(l) > 3 && l[:3] == "no " {
-			fmt.Fprintf(log, "engine: sandbox: %q\n", l)
+		if strings.HasPrefix(l, "no ") {
+			if _, seen := loggedLayers.LoadOrStore(l, true); !seen {
+				fmt.Fprintf(log, "engine: sandbox: %s\n", quoteText(l))
+			}
 		}
 	}
 }
+
+var loggedLayers sync.Map
 
 // sweepEngineDirs removes the private folders that engines of earlier Cutout versions made
 // (cutout-engine-* in the temporary folder) and left behind when they were killed. Only

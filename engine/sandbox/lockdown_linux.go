@@ -14,8 +14,9 @@ const Unprivileged = 65534
 
 // Lockdown is the engine's second step, once its model is loaded and its ONNX Runtime
 // session exists: from here on it needs only its pipes, memory and threads, and gets nothing
-// else. It adds each layer to r; an error means the engine must not go on.
-func (r *Report) Lockdown() error {
+// else. It adds each layer to r; an error means the engine must not go on. gpu adds the
+// calls a GPU driver makes on the devices it opened while loading (gpuAllowlist).
+func (r *Report) Lockdown(gpu bool) error {
 	// Landlock first: it lists the threads in /proc/self/task, which the id change makes
 	// unreadable (a process that changes ids stops being dumpable).
 	if err := landlockAll(r); err != nil {
@@ -32,10 +33,16 @@ func (r *Report) Lockdown() error {
 		return fmt.Errorf("limiting file size: %w", err)
 	}
 	r.active("limits", fmt.Sprintf("%d descriptors, no file writes, no core file", maxFiles))
-	if err := installAllowlist(); err != nil {
+	names := allowlist
+	detail := fmt.Sprintf("allowlist of %d system calls, every other refused (EPERM)", len(names))
+	if gpu {
+		names = append(append([]string{}, allowlist...), gpuAllowlist...)
+		detail = fmt.Sprintf("allowlist of %d system calls with the GPU driver's ioctl and poll, every other refused (EPERM)", len(names))
+	}
+	if err := installAllowlist(names); err != nil {
 		return fmt.Errorf("installing the seccomp allowlist: %w", err)
 	}
-	r.active("seccomp", fmt.Sprintf("allowlist of %d system calls, every other refused (EPERM)", len(allowlist)))
+	r.active("seccomp", detail)
 	return nil
 }
 

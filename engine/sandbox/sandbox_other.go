@@ -10,7 +10,7 @@ func Prepare(memLimit uint64, parentNS map[string]uint64) (*Report, error) {
 }
 
 // Lockdown does nothing off Linux.
-func (r *Report) Lockdown() error { return nil }
+func (r *Report) Lockdown(gpu bool) error { return nil }
 
 // ParentNamespaces is empty off Linux.
 func ParentNamespaces() map[string]uint64 { return nil }

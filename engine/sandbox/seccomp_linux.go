@@ -13,8 +13,8 @@ import (
 // installAllowlist installs the allowlist on every thread (TSYNC). clone3 fails with ENOSYS
 // rather than EPERM: its flags sit behind a pointer the filter cannot read, and ENOSYS is what
 // makes glibc fall back to clone, whose flags it can.
-func installAllowlist() error {
-	prog, err := allowlistProgram(os.Getpid())
+func installAllowlist(names []string) error {
+	prog, err := allowlistProgram(names, os.Getpid())
 	if err != nil {
 		return err
 	}
@@ -40,10 +40,10 @@ func installAllowlist() error {
 
 // allowlistProgram is the filter: a clone3 prefix, then go-seccomp-bpf's program for the
 // allowlist (which refuses foreign ABIs and x32, and answers EPERM to anything not listed).
-func allowlistProgram(pid int) ([]bpf.Instruction, error) {
+func allowlistProgram(names []string, pid int) ([]bpf.Instruction, error) {
 	conds := allowlistConditions(pid)
 	group := seccomp.SyscallGroup{Action: seccomp.ActionAllow}
-	for _, name := range allowlist {
+	for _, name := range names {
 		cs, ok := conds[name]
 		if !ok {
 			group.Names = append(group.Names, name)
