@@ -18,7 +18,17 @@ mkdir -m 777 "$work/in" "$work/out"
 echo secret > "$work/private.txt" && chmod 644 "$work/private.txt"
 : > "$work/leak" && chmod 666 "$work/leak"
 run=()
-[ -n "$user" ] && run=(setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --clear-groups --)
+if [ -n "$user" ]; then
+	# The user may not be able to read the checkout: give it a copy of what the engine loads.
+	root=$(dirname "$(dirname "$bin")")
+	mkdir -p "$work/bin" "$work/lib" "$work/models"
+	cp "$bin" "$work/bin/cutout" && bin=$work/bin/cutout
+	cp "${CUTOUT_ORT_LIB:-$root/lib/libonnxruntime.so.1}" "$work/lib/"
+	cp "${CUTOUT_MODELS:-$root/models}/models.toml" "${CUTOUT_MODELS:-$root/models}/isnet-general-q8.onnx" "$work/models/"
+	chmod -R a+rX "$work/bin" "$work/lib" "$work/models"
+	export CUTOUT_ORT_LIB=$work/lib/libonnxruntime.so.1 CUTOUT_MODELS=$work/models
+	run=(setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --clear-groups --)
+fi
 # Descriptor 251 is inherited without close-on-exec, as from a careless parent.
 "${run[@]}" "$bin" watch -v "$work/in" "$work/out" 251>>"$work/leak" >"$work/watch.log" 2>&1 &
 watch=$!
