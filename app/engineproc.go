@@ -39,7 +39,7 @@ func (w *worker) spawn(c SupervisorConfig) (*exec.Cmd, io.ReadCloser, error) {
 	isolate := !c.noNamespace && !noNamespaces.unavailable()
 	cmd, stdout, err := w.start(c, args, isolate)
 	if err != nil && isolate {
-		noNamespaces.note(c.Log, err)
+		noNamespaces.note(c.Notice, err)
 		cmd, stdout, err = w.start(c, args, false)
 	}
 	return cmd, stdout, err

@@ -131,7 +131,7 @@ func engineFlags(fs *flag.FlagSet) func(lim validate.Limits, stderr io.Writer) (
 		}
 		return SupervisorConfig{
 			EngineConfig: EngineConfig{Model: *model, Threads: *threads, UnverifiedModel: *unverified, Device: *device},
-			MemoryLimit:  *memory << 20, JobTimeout: *timeout, Limits: lim, Log: logTo(stderr, *verbose),
+			MemoryLimit:  *memory << 20, JobTimeout: *timeout, Limits: lim, Log: logTo(stderr, *verbose), Notice: stderr,
 		}, level
 	}
 }

@@ -18,7 +18,7 @@ func runGUI() int {
 	a.SetIcon(ui.Icon)
 	w := a.NewWindow("Cutout")
 	w.SetIcon(ui.Icon)
-	b := newBackend(SupervisorConfig{Log: logTo(os.Stderr, os.Getenv("CUTOUT_DEBUG") != "")})
+	b := newBackend(SupervisorConfig{Log: logTo(os.Stderr, os.Getenv("CUTOUT_DEBUG") != ""), Notice: os.Stderr})
 	defer b.Close()
 	hot := newHotFolders(b)
 	defer hot.Close() // before the backend's Close: the hot folders use its engine

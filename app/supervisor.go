@@ -43,6 +43,9 @@ type SupervisorConfig struct {
 	Limits validate.Limits
 	// Log receives one line per engine start, failure and restart (default: discarded).
 	Log io.Writer
+	// Notice receives, once per process, a line for each sandbox layer this machine cannot
+	// give the engine (default: Log).
+	Notice io.Writer
 	// Binary is the cutout executable to run as `cutout engine` (default: this executable).
 	Binary string
 	// Warm has the engine run the model once, on a blank input, as soon as it has loaded it,
@@ -96,6 +99,9 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
+	}
+	if c.Notice == nil {
+		c.Notice = c.Log
 	}
 	if c.ModelsDir == "" {
 		d, err := FindModelsDir()
@@ -242,7 +248,7 @@ func (s *Supervisor) worker(ctx context.Context) (*worker, error) {
 	}
 	fmt.Fprintf(s.cfg.Log, "engine: started (pid %d, model %q, ONNX Runtime %q, device %q)\n",
 		w.cmd.Process.Pid, w.hello.Model, w.hello.Runtime, w.hello.Device)
-	logMissingLayers(s.cfg.Log, w.hello.Sandbox)
+	logMissingLayers(s.cfg.Notice, w.hello.Sandbox)
 	s.w = w
 	return w, nil
 }
