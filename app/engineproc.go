@@ -101,19 +101,17 @@ func (n *namespaceFallback) note(log io.Writer, err error) {
 	n.failed = true
 }
 
-// logMissingLayers writes one line for each confinement layer the engine lacks, once per
-// process (every restart would say the same).
-func logMissingLayers(log io.Writer, layers []string) {
+// logMissingLayers writes one line for each confinement layer the engine lacks that seen has
+// not had yet (every restart would say the same).
+func logMissingLayers(log io.Writer, layers []string, seen *sync.Map) {
 	for _, l := range layers {
 		if strings.HasPrefix(l, "no ") {
-			if _, seen := loggedLayers.LoadOrStore(l, true); !seen {
+			if _, had := seen.LoadOrStore(l, true); !had {
 				fmt.Fprintf(log, "engine: sandbox: %s\n", quoteText(l))
 			}
 		}
 	}
 }
-
-var loggedLayers sync.Map
 
 // sweepEngineDirs removes the private folders that engines of earlier Cutout versions made
 // (cutout-engine-* in the temporary folder) and left behind when they were killed. Only

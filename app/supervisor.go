@@ -71,9 +71,10 @@ const DefaultMemoryLimit = 6 << 30
 // time and no network, and restarts it, with backoff, when it dies. A crash, an OOM kill or
 // a timeout fails the image being processed with a reason; the app goes on.
 type Supervisor struct {
-	cfg   SupervisorConfig
-	slots chan struct{}
-	ids   atomic.Uint64
+	cfg     SupervisorConfig
+	slots   chan struct{}
+	ids     atomic.Uint64
+	noticed sync.Map // sandbox layers already said to be missing
 
 	mu      sync.Mutex
 	w       *worker
@@ -248,7 +249,7 @@ func (s *Supervisor) worker(ctx context.Context) (*worker, error) {
 	}
 	fmt.Fprintf(s.cfg.Log, "engine: started (pid %d, model %q, ONNX Runtime %q, device %q)\n",
 		w.cmd.Process.Pid, w.hello.Model, w.hello.Runtime, w.hello.Device)
-	logMissingLayers(s.cfg.Notice, w.hello.Sandbox)
+	logMissingLayers(s.cfg.Notice, w.hello.Sandbox, &s.noticed)
 	s.w = w
 	return w, nil
 }

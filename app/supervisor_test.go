@@ -108,6 +108,23 @@ func testNoNetwork(t *testing.T, noNamespace bool) {
 	mustCut(t, s)
 }
 
+// TestMissingLayerSaidOnce: an engine without its namespaces says so once, however often it
+// restarts.
+func TestMissingLayerSaidOnce(t *testing.T) {
+	var notice syncBuffer
+	s := testSupervisor(t, SupervisorConfig{noNamespace: true, Notice: &notice})
+	pid := s.pid()
+	syscall.Kill(pid, syscall.SIGKILL)
+	waitUntil(t, "the engine's death", func() bool { return syscall.Kill(pid, 0) != nil })
+	mustCut(t, s)
+	if s.pid() == pid {
+		t.Fatal("the engine did not restart")
+	}
+	if got := strings.Count(notice.String(), "engine: sandbox: no own namespaces: shares user, pid"); got != 1 {
+		t.Fatalf("said %d times:\n%s", got, notice.String())
+	}
+}
+
 // TestEngineKilledMidJob: kill -9 the engine while it works; the job is retried once on a
 // fresh engine, killed again it fails with a reason, and the next job succeeds.
 func TestEngineKilledMidJob(t *testing.T) {
