@@ -64,9 +64,10 @@ func corpus() []corpusCase {
 		{name: "honest header, IDAT inflates to 1 GiB", file: "honest-bomb.png", data: func() []byte {
 			return pngWith(1000, 1000, 0, bombIDAT())
 		}, info: Info{Format: PNG, Width: 1000, Height: 1000}},
-		{name: "symlink to png inside root", file: "link-ok.png", setup: func(tb testing.TB, dir string) (string, []string) {
-			writeFile(tb, filepath.Join(dir, "real.png"), validPNG())
-			return symlink(tb, "real.png", filepath.Join(dir, "link-ok.png")), []string{dir}
+		{name: "symlink named directly is followed", file: "link-named.png", setup: func(tb testing.TB, dir string) (string, []string) {
+			other := tb.TempDir()
+			writeFile(tb, filepath.Join(other, "real.png"), validPNG())
+			return symlink(tb, filepath.Join(other, "real.png"), filepath.Join(dir, "link-named.png")), []string{tb.TempDir()}
 		}, info: Info{Format: PNG, Width: 32, Height: 24}},
 		{name: "symlink to png, no roots", file: "link-any.png", setup: func(tb testing.TB, dir string) (string, []string) {
 			other := tb.TempDir()
@@ -178,12 +179,16 @@ func corpus() []corpusCase {
 			mkdir(tb, filepath.Join(dir, "sub"))
 			writeFile(tb, filepath.Join(dir, "evil.png"), []byte(htmlPage))
 			return filepath.Join(dir, "sub", "..", "evil.png"), nil
-		}, want: ErrUnsupportedFormat, says: "evil.png is an HTML page"},
+		}, want: ErrUnsupportedFormat, says: `"evil.png" is an HTML page`},
 
 		// Special files and links.
-		{name: "symlink to /etc/passwd outside roots", file: "passwd.png", setup: func(tb testing.TB, dir string) (string, []string) {
+		{name: "symlink to /etc/passwd in a named folder", file: "passwd.png", setup: func(tb testing.TB, dir string) (string, []string) {
 			return symlink(tb, "/etc/passwd", filepath.Join(dir, "passwd.png")), []string{dir}
-		}, want: ErrSymlinkEscape, says: "outside the allowed folders"},
+		}, want: ErrSymlinkEscape, says: "links inside the folders you named are not followed"},
+		{name: "symlink to png inside its named folder", file: "link-in.png", setup: func(tb testing.TB, dir string) (string, []string) {
+			writeFile(tb, filepath.Join(dir, "real.png"), validPNG())
+			return symlink(tb, "real.png", filepath.Join(dir, "link-in.png")), []string{dir}
+		}, want: ErrSymlinkEscape, says: "is a link, and links inside"},
 		{name: "symlink to /etc/passwd, no roots", file: "passwd2.png", setup: func(tb testing.TB, dir string) (string, []string) {
 			return symlink(tb, "/etc/passwd", filepath.Join(dir, "passwd2.png")), nil
 		}, want: ErrUnsupportedFormat, says: "a text file"},
@@ -246,7 +251,7 @@ func corpus() []corpusCase {
 				tb.Fatal(err)
 			}
 			return p, nil
-		}, want: ErrTooLarge, says: "big.jpg is 80.0 MiB, the limit is 64 MiB"},
+		}, want: ErrTooLarge, says: `"big.jpg" is 80.0 MiB, the limit is 64 MiB`},
 		{name: "over a small byte cap", file: "capped.png", data: validPNG, lim: Limits{MaxBytes: 100},
 			want: ErrTooLarge, says: "the limit is 100 bytes"},
 	}

@@ -1,7 +1,8 @@
 // Package validate decides whether an untrusted input file may enter the
 // pipeline at all. It owns content sniffing (magic bytes), the agreement
 // between a file's name and its content, safe opening (no devices, FIFOs,
-// directories, or symlinks that escape the allowed folders), the byte cap,
+// directories; beneath the folder the user named, never through a link below
+// it, whatever is renamed meanwhile), the byte cap,
 // and the dimension and pixel caps read from the image header.
 //
 // It runs in the main process, so it must never decode pixels: it reads

@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
-	"unicode"
-	"unicode/utf8"
+
+	"cutout/internal/quote"
 )
 
 // Sentinel errors: every refusal unwraps to exactly one of them.
@@ -21,8 +20,9 @@ var (
 	ErrDimensions = errors.New("image dimensions over the limit")
 	// ErrNotRegularFile means the path is a directory, device, FIFO or socket.
 	ErrNotRegularFile = errors.New("not a regular file")
-	// ErrSymlinkEscape means a symbolic link leads outside the allowed folders.
-	ErrSymlinkEscape = errors.New("symbolic link leads outside the allowed folders")
+	// ErrSymlinkEscape means a symbolic link was met where none is followed: inside a
+	// folder the user named, or swapped in while the file was being opened.
+	ErrSymlinkEscape = errors.New("symbolic link not followed")
 	// ErrCorrupt means the file is damaged or incomplete.
 	ErrCorrupt = errors.New("file damaged or incomplete")
 	// ErrEmpty means the file has no bytes.
@@ -40,8 +40,8 @@ type Error struct {
 	Err    error  // one of the sentinel errors above
 }
 
-// Error reads as a sentence that names the file, e.g.
-// "refused: photo.png claims 100000 × 100000 pixels, the limit is 16384 × 16384".
+// Error reads as a sentence that names the file, quoted, e.g.
+// `refused: "photo.png" claims 100000 × 100000 pixels, the limit is 16384 × 16384`.
 func (e *Error) Error() string {
 	return "refused: " + displayName(e.Path) + " " + e.Reason
 }
@@ -54,23 +54,15 @@ func refuse(path string, sentinel error, format string, args ...any) *Error {
 	return &Error{Path: path, Reason: fmt.Sprintf(format, args...), Err: sentinel}
 }
 
-// displayName is the base name of path, made safe to show: a name with
-// invalid UTF-8, control characters or bidi overrides (which could spoof a
-// log line or a label) is shown quoted with escapes.
+// displayName is the base name of path, quoted (quote.Name) so that it is
+// safe to show: a name with control characters, invalid UTF-8 or bidi
+// overrides could otherwise spoof a log line or a label, or send escapes to
+// a terminal.
 func displayName(path string) string {
 	if path == "" {
 		return "the file"
 	}
-	name := filepath.Base(path)
-	if !utf8.ValidString(name) {
-		return strconv.Quote(name)
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return strconv.Quote(name)
-		}
-	}
-	return name
+	return quote.Name(filepath.Base(path))
 }
 
 // formatBytes prints a size the way the limit messages use it: whole MiB

@@ -18,124 +18,112 @@ import (
 // decoded (no time-of-check/time-of-use gap). On failure the bytes are nil
 // and the error is an *Error.
 //
-// Opening is safe against hostile paths:
-//   - Only regular files are read. Directories, devices, FIFOs and sockets
-//     are refused from os.Lstat, before opening; the descriptor is then
-//     checked again with Stat, so a path swapped for a FIFO in between
-//     cannot block (it is opened non-blocking) and is still refused.
-//   - A symbolic link is followed only to a regular file. If roots are
-//     given, a path that resolves through any link (the file or a folder on
-//     the way) must end inside one of the roots, after resolving the roots'
-//     own links; a path that involves no link is accepted wherever it is,
-//     since the caller chose it. The resolved path is opened with
-//     O_NOFOLLOW and must be the very file that was checked.
-//   - Reading goes through a cap of lim.MaxBytes+1 bytes, so a file that
-//     grows while it is read cannot exceed the cap.
+// roots are the folders the user named. A path inside one of them is opened
+// as FileIn opens it: beneath the root, never through a link below it (a
+// link inside a named folder, or a folder on the way swapped for one, is
+// refused). Any other path is one the user named directly, and its links
+// are followed (a link named on purpose means its target); the target is
+// then opened beneath its own folder without following a link, so it cannot
+// be swapped between the check and the open either.
 func File(path string, lim Limits, roots ...string) (Info, []byte, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Info{}, nil, openError(path, err)
+	}
+	if root, rel, ok := within(abs, roots); ok {
+		return fileIn(path, root, rel, lim, inFolder)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		if _, lerr := os.Lstat(abs); lerr == nil {
+			return Info{}, nil, refuse(path, ErrNotFound, "is a link to a file that does not exist")
+		}
+		return Info{}, nil, refuse(path, ErrNotFound, "does not exist")
+	case err != nil:
+		return Info{}, nil, refuse(path, ErrSymlinkEscape, "is a link that cannot be followed (%s)",
+			strings.TrimPrefix(errorText(err), "EvalSymlinks: "))
+	}
+	how := named
+	if real != abs {
+		how = namedLink
+	}
+	return fileIn(path, filepath.Dir(real), filepath.Base(real), lim, how)
+}
+
+// FileIn is File for a file found in a folder the user named: rel (a path
+// relative to root) is opened beneath root, and no link below root is ever
+// followed — not the file's, not a folder's on the way, even one swapped in
+// while the file is opened. name is how messages call the file (the path as
+// the user sees it) and gives the extension to check.
+func FileIn(name, root, rel string, lim Limits) (Info, []byte, error) {
+	return fileIn(name, root, rel, lim, inFolder)
+}
+
+// reached says how the caller came to a file, which decides what a link on
+// its way means.
+type reached int
+
+const (
+	inFolder  reached = iota // found in a named folder: links below it are refused
+	named                    // named directly, no link involved
+	namedLink                // named directly through a link, which was followed
+)
+
+func fileIn(name, root, rel string, lim Limits, how reached) (Info, []byte, error) {
 	lim = lim.resolved()
-	f, size, err := openChecked(path, roots)
+	f, size, err := openIn(name, root, rel, how)
 	if err != nil {
 		return Info{}, nil, err
 	}
 	defer f.Close()
 	if size > lim.MaxBytes {
-		return Info{}, nil, tooLarge(path, size, lim.MaxBytes)
+		return Info{}, nil, tooLarge(name, size, lim.MaxBytes)
 	}
 	data, err := readCapped(f, size, lim.MaxBytes)
 	if err != nil {
-		return Info{}, nil, refuse(path, ErrCorrupt, "could not be read completely (%v)", errorText(err))
+		return Info{}, nil, refuse(name, ErrCorrupt, "could not be read completely (%v)", errorText(err))
 	}
 	if int64(len(data)) > lim.MaxBytes {
-		return Info{}, nil, tooLarge(path, 0, lim.MaxBytes) // it grew while being read
+		return Info{}, nil, tooLarge(name, 0, lim.MaxBytes) // it grew while being read
 	}
-	info, err := Bytes(path, data, lim)
+	info, err := Bytes(name, data, lim)
 	if err != nil {
 		return Info{}, nil, err
 	}
 	return info, data, nil
 }
 
-// openChecked opens path for reading if it is, or safely links to, a
-// regular file, and returns the descriptor with its size.
-func openChecked(path string, roots []string) (*os.File, int64, error) {
-	checked, err := os.Lstat(path)
-	if err != nil {
-		return nil, 0, openError(path, err)
-	}
-	target, viaLink := path, false
-	if checked.Mode()&fs.ModeSymlink != 0 || len(roots) > 0 {
-		real, linked, err := resolve(path)
-		if err != nil {
-			return nil, 0, err
-		}
-		if linked {
-			if len(roots) > 0 && !insideRoots(real, roots) {
-				if checked.Mode()&fs.ModeSymlink == 0 {
-					return nil, 0, refuse(path, ErrSymlinkEscape, "is reached through a linked folder outside the allowed folders")
-				}
-				return nil, 0, refuse(path, ErrSymlinkEscape, "is a link to a file outside the allowed folders")
-			}
-			target, viaLink = real, true
-			if checked, err = os.Lstat(real); err != nil {
-				return nil, 0, openError(path, err)
-			}
-		}
-	}
-	if err := regularOnly(path, checked.Mode(), viaLink); err != nil {
-		return nil, 0, err
-	}
-	f, err := openNoFollow(target)
-	if err != nil {
-		return nil, 0, openError(path, err)
-	}
-	opened, err := f.Stat()
-	if err == nil {
-		err = regularOnly(path, opened.Mode(), viaLink)
-	}
-	if err == nil && !os.SameFile(checked, opened) {
-		err = refuse(path, ErrSymlinkEscape, "changed while it was being checked")
-	}
-	if err != nil {
-		f.Close()
-		return nil, 0, openError(path, err)
-	}
-	return f, opened.Size(), nil
-}
-
-// resolve returns the absolute path with every link resolved, and whether
-// any link was involved (the file itself or a folder on the way).
-func resolve(path string) (real string, linked bool, err error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", false, openError(path, err)
-	}
-	real, err = filepath.EvalSymlinks(abs)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", false, refuse(path, ErrNotFound, "is a link to a file that does not exist")
-	}
-	if err != nil {
-		return "", false, refuse(path, ErrSymlinkEscape, "is a link that cannot be followed (%s)", errorText(err))
-	}
-	return real, real != abs, nil
-}
-
-// insideRoots reports whether real lies inside one of roots (each resolved
-// through its own links, as real was).
-func insideRoots(real string, roots []string) bool {
-	for _, root := range roots {
-		r, err := filepath.Abs(root)
+// within finds the root that abs lies strictly inside (the deepest, when
+// roots nest), by the names alone: whether a link is on the way is for the
+// open beneath the root to find out.
+func within(abs string, roots []string) (root, rel string, ok bool) {
+	for _, r := range roots {
+		r, err := filepath.Abs(r)
 		if err != nil {
 			continue
 		}
-		if rr, err := filepath.EvalSymlinks(r); err == nil {
-			r = rr
+		p, err := filepath.Rel(r, abs)
+		if err != nil || p == "." || !filepath.IsLocal(p) {
+			continue
 		}
-		rel, err := filepath.Rel(r, real)
-		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
-			return true
+		if !ok || len(r) > len(root) {
+			root, rel, ok = r, p, true
 		}
 	}
-	return false
+	return root, rel, ok
+}
+
+// linkRefusal is the refusal of a link met at a file (final) or on its way
+// (a folder), worded for how the file was reached.
+func linkRefusal(name string, how reached, final bool) error {
+	switch {
+	case how != inFolder:
+		return refuse(name, ErrSymlinkEscape, "changed into a link while it was being checked")
+	case final:
+		return refuse(name, ErrSymlinkEscape, "is a link, and links inside the folders you named are not followed (name the link itself to use its target)")
+	}
+	return refuse(name, ErrSymlinkEscape, "is reached through a linked folder, and links inside the folders you named are not followed")
 }
 
 // KindOf names, for a person, what kind of file mode describes ("a named pipe (FIFO)",
@@ -159,12 +147,12 @@ func KindOf(mode fs.FileMode) string {
 }
 
 // regularOnly refuses anything but a regular file, saying what it is.
-func regularOnly(path string, mode fs.FileMode, viaLink bool) error {
+func regularOnly(path string, mode fs.FileMode, how reached) error {
 	if mode.IsRegular() {
 		return nil
 	}
 	what := KindOf(mode)
-	if viaLink {
+	if how == namedLink {
 		return refuse(path, ErrNotRegularFile, "is a link to %s, not to a regular file", what)
 	}
 	return refuse(path, ErrNotRegularFile, "is %s, not a regular file", what)
@@ -183,6 +171,8 @@ func openError(path string, err error) error {
 	case errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.EMLINK):
 		// O_NOFOLLOW met a link where Lstat saw a file: swapped meanwhile.
 		return refuse(path, ErrSymlinkEscape, "changed into a link while it was being checked")
+	case errors.Is(err, syscall.EXDEV):
+		return refuse(path, ErrSymlinkEscape, "leads outside the folders you named")
 	case errors.Is(err, syscall.ENAMETOOLONG):
 		return refuse(path, ErrNotFound, "has a name too long for this system")
 	}

@@ -149,9 +149,9 @@ func TestErrorMessages(t *testing.T) {
 		err  *Error
 		want string
 	}{
-		{tooLarge("/x/big.jpg", 80<<20, 64<<20), "refused: big.jpg is 80.0 MiB, the limit is 64 MiB"},
+		{tooLarge("/x/big.jpg", 80<<20, 64<<20), `refused: "big.jpg" is 80.0 MiB, the limit is 64 MiB`},
 		{refuse("photo.png", ErrDimensions, "claims %d × %d pixels, the limit is %d × %d", 100000, 100000, 16384, 16384),
-			"refused: photo.png claims 100000 × 100000 pixels, the limit is 16384 × 16384"},
+			`refused: "photo.png" claims 100000 × 100000 pixels, the limit is 16384 × 16384`},
 		{corrupt("", ""), "refused: the file is damaged or incomplete"},
 		{refuse("dir/\u202egnp.exe", ErrEmpty, "is empty"), `refused: "\u202egnp.exe" is empty`},
 	} {
