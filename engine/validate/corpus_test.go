@@ -109,8 +109,25 @@ func corpus() []corpusCase {
 			lim: Limits{MaxWidth: 16}, want: ErrDimensions, says: "the limit is 16 × 16384"},
 		{name: "jpeg SOF claims 65000 x 65000", file: "huge.jpg", data: func() []byte { return jpegPatchSOF(validJPEG(), 65000, 65000) },
 			want: ErrDimensions, says: "65000 × 65000"},
-		{name: "jpeg with 600 scans", file: "scans.jpg", data: func() []byte { return jpegManyScans(validJPEG(), 600) },
-			want: ErrCorrupt, says: "scans"},
+		{name: "jpeg with 501 scans", file: "scans.jpg", data: func() []byte {
+			return buildJPEG(jpegSpec{w: 32, h: 24, sampling: grey, progressive: true, scans: repeatScan(nil, acRefine, 501)})
+		}, want: ErrTooComplex, says: "more than 500 scans"},
+		{name: "baseline jpeg with its scan repeated", file: "rescan.jpg", data: func() []byte { return jpegManyScans(validJPEG(), 1) },
+			want: ErrCorrupt, says: "codes a component in more than one scan"},
+		{name: "jpeg progressive bomb: DC scan and 498 empty refinements over 100 MP", file: "bomb-progressive.jpg",
+			data: progressiveBomb, want: ErrTooComplex, says: "its 499 scans ask for 20.8 times the decoding work"},
+		{name: "jpeg progressive bomb: 499 empty refinements, 59 KB", file: "bomb-refine.jpg",
+			data: refineBomb, want: ErrTooComplex, says: "would take too long to decode"},
+		{name: "jpeg baseline bomb: 171 full scans over 100 MP, 67 MB", file: "bomb-baseline.jpg", data: baselineBomb,
+			want: ErrCorrupt, says: "codes a component in more than one scan"},
+		{name: "jpeg progressive bomb under a 1 MP cap: 25 refinements", file: "bomb-small.jpg", data: func() []byte {
+			return buildJPEG(jpegSpec{w: 1000, h: 1000, sampling: grey, progressive: true, scans: repeatScan(nil, acRefine, 25)})
+		}, lim: Limits{MaxPixels: 1_000_000}, want: ErrTooComplex, says: "the 1-megapixel limit"},
+		{name: "jpeg progressive (cjpeg, 10 scans)", file: "progressive.jpg", data: func() []byte {
+			return readTestdata("chelsea-progressive-420.jpg")
+		}, info: Info{Format: JPEG, Width: 120, Height: 79}},
+		{name: "jpeg progressive at the pixel cap (cjpeg's script, 4:4:4)", file: "progressive-100mp.jpg",
+			data: progressiveAtCap, info: Info{Format: JPEG, Width: 10000, Height: 10000}},
 		{name: "tiff claims 100000 x 100000", file: "huge.tif", data: constant(tiffGray(100000, 100000, 100000, 1, []byte{0})),
 			want: ErrDimensions},
 		{name: "tiff claims a billion strips", file: "strips.tif", data: constant(tiffGray(4, 4, 1, 1<<30, []byte{0})),

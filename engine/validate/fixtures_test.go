@@ -174,8 +174,7 @@ func jpegPatchSOF(j []byte, w, h uint16) []byte {
 	return j
 }
 
-// jpegManyScans appends n empty copies of the image's SOS header before EOI:
-// cheap to store, ruinous to decode progressively.
+// jpegManyScans appends n empty copies of the image's SOS header before EOI.
 func jpegManyScans(j []byte, n int) []byte {
 	i := bytes.Index(j, []byte{0xff, 0xda})
 	sos := j[i : i+2+int(binary.BigEndian.Uint16(j[i+2:]))]

@@ -24,7 +24,7 @@ var corpusDir = flag.String("corpus-dir", "", "also write the byte cases of the 
 // sentinels lists every sentinel error; each refusal must match exactly one.
 var sentinels = []error{
 	ErrTooLarge, ErrUnsupportedFormat, ErrExtensionMismatch, ErrDimensions, ErrNotRegularFile,
-	ErrSymlinkEscape, ErrCorrupt, ErrEmpty, ErrNotFound, ErrPermission,
+	ErrSymlinkEscape, ErrCorrupt, ErrEmpty, ErrNotFound, ErrPermission, ErrTooComplex,
 }
 
 // TestCorpus runs every case through File and, for plain content, Bytes.
