@@ -224,6 +224,8 @@ func userError(path string, err error) error {
 		advice = "Try a smaller image, or try again when the computer is less busy."
 	case errors.Is(err, ErrEngineOOM):
 		advice = "Try a smaller image, or lower the megapixel limit in Settings so such images are refused up front."
+	case errors.Is(err, ErrEngineKilled):
+		advice = "Something outside Cutout (often the system, short of memory) kept stopping its engine; close other programs and try again."
 	case errors.Is(err, ErrEngineCrash):
 		advice = "Try again; if it happens again, the file may be damaged: save it again from its source."
 	}

@@ -161,7 +161,7 @@ func WatchHandler(p *Processor) watch.Handler {
 
 // temporary reports whether err is no fault of the input file.
 func temporary(err error) bool {
-	return errors.Is(err, ErrEngineStart) || errors.Is(err, validate.ErrNotFound) ||
+	return errors.Is(err, ErrEngineStart) || errors.Is(err, ErrEngineKilled) || errors.Is(err, validate.ErrNotFound) ||
 		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EROFS) ||
 		errors.Is(err, syscall.EIO)
 }

@@ -28,6 +28,9 @@ var (
 	ErrEngineOOM     = errors.New("the engine ran out of memory")
 	ErrEngineCrash   = errors.New("the engine crashed")
 	ErrEngineStart   = errors.New("the engine could not start")
+	// ErrEngineKilled: the engine was killed from outside (SIGKILL: the system's
+	// out-of-memory killer, or by hand) each time this image ran, alone. Not the file's fault.
+	ErrEngineKilled = errors.New("the engine was killed from outside")
 )
 
 // SupervisorConfig configures the sandboxed engine process.
@@ -72,7 +75,8 @@ const DefaultMemoryLimit = 6 << 30
 // a timeout fails the image being processed with a reason; the app goes on.
 type Supervisor struct {
 	cfg     SupervisorConfig
-	slots   chan struct{}
+	slots   chan struct{} // a place in the engine for each job in flight
+	solo    chan struct{} // held by the one job that runs alone (see cut)
 	ids     atomic.Uint64
 	noticed sync.Map // sandbox layers already said to be missing
 
@@ -125,7 +129,7 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 		c.command = []string{exe, "engine"}
 	}
 	sweepEngineDirs()
-	return &Supervisor{cfg: c, slots: make(chan struct{}, inFlight)}, nil
+	return &Supervisor{cfg: c, slots: make(chan struct{}, inFlight), solo: make(chan struct{}, 1)}, nil
 }
 
 // Start starts the engine now and waits for its model to load.
@@ -134,8 +138,8 @@ func (s *Supervisor) Start(ctx context.Context) error {
 	return err
 }
 
-// Cut sends one image to the engine and waits for its mask. A job in flight when the engine
-// dies is retried once on a fresh engine, unless it was the one that timed out.
+// Cut sends one image to the engine and waits for its mask. A job fails only for its own
+// reason: see cut.
 func (s *Supervisor) Cut(ctx context.Context, name string, data []byte) (*infer.Result, error) {
 	r, err := s.cut(ctx, name, data, 0)
 	if err != nil {
@@ -149,46 +153,6 @@ func (s *Supervisor) Cut(ctx context.Context, name string, data []byte) (*infer.
 // for a caller that makes the mask at another size (the window's preview) or later.
 func (s *Supervisor) Predict(ctx context.Context, name string, data []byte) (*infer.Result, error) {
 	return s.cut(ctx, name, data, 0)
-}
-
-// cut is Predict with, when timeout > 0, a job timeout of its own.
-func (s *Supervisor) cut(ctx context.Context, name string, data []byte, timeout time.Duration) (*infer.Result, error) {
-	if timeout <= 0 {
-		timeout = s.cfg.JobTimeout
-	}
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
-	defer func() { <-s.slots }()
-	base := filepath.Base(name)
-	for attempt := 1; ; attempt++ {
-		w, err := s.worker(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", base, err)
-		}
-		j := s.job(base, data)
-		r, err := w.do(ctx, j, timeout)
-		var dead *deathError
-		if errors.As(err, &dead) && !dead.timedOut && attempt < 2 {
-			fmt.Fprintf(s.cfg.Log, "engine: %v; retrying %s once on a fresh engine\n", dead, base)
-			continue
-		}
-		if err == nil {
-			s.mu.Lock()
-			s.backoff = 0
-			s.mu.Unlock()
-		}
-		var remote *remoteError
-		if errors.As(err, &remote) {
-			return nil, err // the engine's message already names the file
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", base, err)
-		}
-		return r, nil
-	}
 }
 
 // remoteError is a job failure the engine reported (it lives on).
@@ -343,9 +307,12 @@ func (s *Supervisor) pid() int {
 
 // deathError is how a job learns that the engine died while it was in flight.
 type deathError struct {
-	reason   string
-	kind     error
+	reason string
+	kind   error
+	// timedOut: this job's own time ran out (the engine was stopped for it).
 	timedOut bool
+	// external: the engine was killed from outside (SIGKILL not sent by the supervisor).
+	external bool
 }
 
 func (d *deathError) Error() string { return d.reason }
@@ -469,7 +436,8 @@ func (w *worker) explain(waitErr, protoErr error) *deathError {
 	log := w.stderr.String()
 	switch {
 	case w.timedOut.Load():
-		return &deathError{reason: "the engine took too long on this image and was stopped", kind: ErrEngineTimeout, timedOut: true}
+		// Another job's time ran out (the one that did is told so by do).
+		return &deathError{reason: "the engine was stopped because another image took too long", kind: ErrEngineTimeout}
 	case protoErr != nil:
 		return &deathError{reason: "the engine sent a malformed reply and was stopped (" + protoErr.Error() + ")", kind: ErrEngineCrash}
 	case strings.Contains(log, "out of memory") || strings.Contains(log, "bad_alloc") ||
@@ -480,7 +448,7 @@ func (w *worker) explain(waitErr, protoErr error) *deathError {
 	if errors.As(waitErr, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			if ws.Signal() == syscall.SIGKILL {
-				return &deathError{reason: "the engine was killed (SIGKILL: by the system's out-of-memory killer, or by hand) while working on this image", kind: ErrEngineOOM}
+				return &deathError{reason: "the engine was killed from outside (SIGKILL: by the system's out-of-memory killer, or by hand) while working on this image", kind: ErrEngineKilled, external: true}
 			}
 			return &deathError{reason: fmt.Sprintf("the engine crashed (%v) while working on this image", ws.Signal()), kind: ErrEngineCrash}
 		}

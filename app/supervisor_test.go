@@ -125,29 +125,73 @@ func TestMissingLayerSaidOnce(t *testing.T) {
 	}
 }
 
-// TestEngineKilledMidJob: kill -9 the engine while it works; the job is retried once on a
-// fresh engine, killed again it fails with a reason, and the next job succeeds.
+// TestEngineKilledMidJob: kill -9 the engine while it works, again and again: that is not
+// the image's fault, so it is run again alone each time, and after the third such death it
+// fails with ErrEngineKilled (which hot folders retry later); the next job succeeds.
 func TestEngineKilledMidJob(t *testing.T) {
 	s := testSupervisor(t, SupervisorConfig{})
 	done := make(chan error, 1)
 	go func() { done <- cutWithHook(s, "hang", sample(t, "coffee.png")) }()
-	for kill := 0; kill < 2; kill++ {
-		pid := waitNewPid(t, s, 0)
+	pid := 0
+	for kill := 0; kill < killedRetries; kill++ {
+		pid = waitNewPid(t, s, pid)
 		time.Sleep(300 * time.Millisecond) // the job is in flight
 		syscall.Kill(pid, syscall.SIGKILL)
-		if kill == 0 {
-			waitNewPid(t, s, pid)
-		}
 	}
 	select {
 	case err := <-done:
-		if !errors.Is(err, ErrEngineOOM) || !strings.Contains(err.Error(), "hook:hang") || !strings.Contains(err.Error(), "killed") {
+		if !errors.Is(err, ErrEngineKilled) || !strings.Contains(err.Error(), "hook:hang") || !strings.Contains(err.Error(), "killed from outside") {
 			t.Fatalf("err = %v", err)
 		}
 	case <-time.After(60 * time.Second):
-		t.Fatal("the job did not fail after the engine was killed twice")
+		t.Fatal("the job did not fail after the engine was killed three times")
 	}
 	mustCut(t, s)
+}
+
+// TestBombsFailAlone: a crashing, a memory-eating and a hanging image among 20 ordinary ones,
+// all queued at once (two in the engine at a time): each bomb fails with its own reason, all
+// 20 others come out.
+func TestBombsFailAlone(t *testing.T) {
+	s := testSupervisor(t, SupervisorConfig{MemoryLimit: 4 << 30, JobTimeout: 6 * time.Second})
+	photos := []string{"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"}
+	bombs := map[int]struct {
+		hook string
+		want error
+	}{3: {"crash", ErrEngineCrash}, 10: {"alloc", ErrEngineOOM}, 17: {"hang", ErrEngineTimeout}}
+	type outcome struct {
+		i   int
+		err error
+	}
+	results := make(chan outcome)
+	for i := 0; i < 23; i++ {
+		go func() {
+			if b, ok := bombs[i]; ok {
+				results <- outcome{i, cutWithHook(s, b.hook, sample(t, "coffee.png"))}
+				return
+			}
+			name := photos[i%len(photos)]
+			_, err := s.Cut(context.Background(), name, sample(t, name))
+			results <- outcome{i, err}
+		}()
+		time.Sleep(20 * time.Millisecond) // queued in this order
+	}
+	good := 0
+	for range 23 {
+		o := <-results
+		b, bomb := bombs[o.i]
+		switch {
+		case bomb && !errors.Is(o.err, b.want):
+			t.Errorf("bomb %s: %v, want %v", b.hook, o.err, b.want)
+		case !bomb && o.err != nil:
+			t.Errorf("an ordinary photo failed: %v", o.err)
+		case !bomb:
+			good++
+		}
+	}
+	if good != 20 {
+		t.Errorf("%d of 20 ordinary photos came out", good)
+	}
 }
 
 // waitNewPid waits until the supervisor runs an engine whose pid is not old.
