@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"cutout/internal/quote"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -36,7 +37,7 @@ func (s *Supervisor) cut(ctx context.Context, name string, data []byte, timeout 
 				break
 			}
 		}
-		fmt.Fprintf(s.cfg.Log, "engine: %v; running %s again on its own\n", dead, quoteText(base))
+		fmt.Fprintf(s.cfg.Log, "engine: %v; running %s again on its own\n", dead, quote.Name(base))
 		r, err = s.attempt(ctx, base, data, timeout, true)
 		if errors.As(err, &dead) && !dead.external {
 			break // it failed alone: its own failure

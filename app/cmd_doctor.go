@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"cutout/internal/quote"
 	"flag"
 	"fmt"
 	"io"
@@ -46,18 +47,11 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 			mark = "  ✗ "
 			missing++
 		}
-		fmt.Fprintf(stdout, "%s%s\n", mark, quoteText(l))
+		fmt.Fprintf(stdout, "%s%s\n", mark, quote.Text(l))
 	}
 	if missing > 0 {
 		fmt.Fprintf(stdout, "%d sandbox layer(s) missing on this machine (see README, Security model)\n", missing)
 		return 1
 	}
 	return 0
-}
-
-// quoteText makes text that came from the engine safe to print: control characters and
-// invalid UTF-8 are escaped, the rest is left as it is.
-func quoteText(s string) string {
-	q := fmt.Sprintf("%q", s)
-	return q[1 : len(q)-1]
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cutout/internal/quote"
 	"fmt"
 	"io"
 	"os"
@@ -107,7 +108,7 @@ func logMissingLayers(log io.Writer, layers []string, seen *sync.Map) {
 	for _, l := range layers {
 		if strings.HasPrefix(l, "no ") {
 			if _, had := seen.LoadOrStore(l, true); !had {
-				fmt.Fprintf(log, "engine: sandbox: %s\n", quoteText(l))
+				fmt.Fprintf(log, "engine: sandbox: %s\n", quote.Text(l))
 			}
 		}
 	}
