@@ -2,13 +2,13 @@ package app
 
 import (
 	"context"
-	"cutout/internal/quote"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"cutout/engine/infer"
+	"cutout/internal/quote"
 )
 
 // killedRetries is how often a job runs alone on a fresh engine when the engine keeps being

@@ -2,13 +2,13 @@ package app
 
 import (
 	"context"
-	"cutout/internal/quote"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 
 	"cutout/engine/validate"
+	"cutout/internal/quote"
 )
 
 // cmdDoctor is `cutout doctor`: it starts the engine as every other command does and says

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"cutout/internal/quote"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"cutout/engine/infer"
 	"cutout/engine/sandbox"
+	"cutout/internal/quote"
 )
 
 // spawn starts `cutout engine` for c: in namespaces of its own where the system allows them
