@@ -140,6 +140,14 @@ func corpus() []corpusCase {
 			b[i], b[i+1], b[i+2], b[i+3] = 0xff, 0xff, 0xff, 0xff
 			return b
 		}, want: ErrCorrupt, says: "outside the file"},
+		{name: "tiff cut into 1.56 million 8 x 8 tiles", file: "tiles.tif", data: tinyTileBomb,
+			want: ErrTooComplex, says: "1562500 tiles"},
+		{name: "tiff with 4 x 4 tiles", file: "tiny-tiles.tif", data: func() []byte {
+			return tiffBlocks(64, 64, 4, 4, 1, make([]byte, 16))
+		}, want: ErrCorrupt, says: "smaller than the 8 × 8"},
+		{name: "valid tiff in 16 x 16 deflate tiles", file: "tiled.tif", data: func() []byte {
+			return tiffBlocks(64, 48, 16, 16, 8, deflated(make([]byte, 256)))
+		}, info: Info{Format: TIFF, Width: 64, Height: 48}},
 		{name: "bmp claims 2^31-1 square", file: "huge.bmp", data: func() []byte { return bmpPatchSize(validBMP(), 1<<31-1, 1<<31-1) },
 			want: ErrDimensions},
 		{name: "bmp claims 100000 x -100000 (top-down)", file: "huge2.bmp", data: func() []byte { return bmpPatchSize(validBMP(), 100000, -100000) },

@@ -1,6 +1,9 @@
 package validate
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // TIFF tags that the decoder reads; their values must lie inside the file.
 const (
@@ -14,6 +17,15 @@ const (
 	tagTileOffsets     = 324
 	tagTileByteCounts  = 325
 )
+
+// maxTIFFBlocks caps the strips or tiles of a TIFF. x/image/tiff sets up a
+// decompressor for each block (about 12 µs for Deflate, 8 for LZW, 0.6
+// uncompressed), so 1.56 million 8 × 8 tiles over 100 megapixels cost 20 s
+// before a single pixel is worth it. Encoders cut 100 megapixels into about
+// 1,500 tiles of 256 × 256 or, as strips, at most one per row (16,384 at the
+// height cap); 65,536 admits 32 × 32 tiles up to 67 megapixels and 64 × 64
+// at any size, for at most 0.8 s of per-block work.
+const maxTIFFBlocks = 1 << 16
 
 // tiffTypeSize is the size in bytes of each TIFF field type (0: unknown).
 var tiffTypeSize = [...]uint64{0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4}
@@ -90,12 +102,18 @@ func checkTIFF(data []byte, lim Limits) (w, h int, err error) {
 func checkTIFFBlocks(data []byte, fields map[uint16]tiffEntry, bo binary.ByteOrder, w, h uint64) error {
 	offTag, cntTag := uint16(tagStripOffsets), uint16(tagStripByteCounts)
 	var blocks uint64
-	if tw, ok := tiffFirst(fields[tagTileWidth], bo); ok {
+	kind := "strips"
+	if tw, ok := tiffFirst(fields[tagTileWidth], bo); ok && tw != 0 {
 		th, ok := tiffFirst(fields[tagTileLength], bo)
-		if !ok || tw == 0 || th == 0 {
+		if !ok || th == 0 {
 			return corrupt("", "the TIFF tile size is invalid")
 		}
-		offTag, cntTag = tagTileOffsets, tagTileByteCounts
+		if tw < 8 || th < 8 {
+			// The decoder refuses these itself, for the same reason as
+			// maxTIFFBlocks; the specification wants multiples of 16.
+			return corrupt("", fmt.Sprintf("the TIFF tiles are %d × %d pixels, smaller than the 8 × 8 the decoder accepts", tw, th))
+		}
+		offTag, cntTag, kind = tagTileOffsets, tagTileByteCounts, "tiles"
 		blocks = ((w + tw - 1) / tw) * ((h + th - 1) / th)
 	} else {
 		rows, ok := tiffFirst(fields[tagRowsPerStrip], bo)
@@ -103,6 +121,9 @@ func checkTIFFBlocks(data []byte, fields map[uint16]tiffEntry, bo binary.ByteOrd
 			rows = h
 		}
 		blocks = (h + rows - 1) / rows
+	}
+	if blocks > maxTIFFBlocks {
+		return tooComplex(fmt.Sprintf("it is cut into %d %s, each decompressed on its own, and the limit is %d", blocks, kind, maxTIFFBlocks))
 	}
 	offs, cnts := fields[offTag], fields[cntTag]
 	if offs.vals == nil || cnts.vals == nil {
