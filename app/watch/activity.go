@@ -3,6 +3,8 @@ package watch
 import (
 	"fmt"
 	"time"
+
+	"cutout/internal/quote"
 )
 
 // State is where a watch stands.
@@ -85,17 +87,20 @@ type Activity struct {
 	Message string
 }
 
-// String is the entry as one log line.
+// String is the entry as one log line. File names are quoted and the message escaped
+// (quote.Name, quote.Text): a name can hold terminal escapes or a newline that would forge
+// a line of the log.
 func (a Activity) String() string {
+	path, output, msg := quote.Name(a.Path), quote.Name(a.Output), quote.Text(a.Message)
 	switch {
 	case a.Output != "" && a.Message != "":
-		return fmt.Sprintf("%s %s -> %s (%s)", a.Kind, a.Path, a.Output, a.Message)
+		return fmt.Sprintf("%s %s -> %s (%s)", a.Kind, path, output, msg)
 	case a.Output != "":
-		return fmt.Sprintf("%s %s -> %s", a.Kind, a.Path, a.Output)
+		return fmt.Sprintf("%s %s -> %s", a.Kind, path, output)
 	case a.Path != "":
-		return fmt.Sprintf("%s %s: %s", a.Kind, a.Path, a.Message)
+		return fmt.Sprintf("%s %s: %s", a.Kind, path, msg)
 	}
-	return fmt.Sprintf("%s: %s", a.Kind, a.Message)
+	return fmt.Sprintf("%s: %s", a.Kind, msg)
 }
 
 // recentSize is how many activity entries a watch keeps.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"cutout/internal/quote"
 )
 
 // Folder names Cutout keeps in IN and OUT; both are hidden, so they are never inputs.
@@ -47,6 +49,9 @@ func (o Originals) String() string {
 type Job struct {
 	// Path is the input's absolute path (inside IN, with IN's own links resolved).
 	Path string
+	// Root is IN with its own links resolved: the input is to be opened as Rel beneath it,
+	// with no link below it followed (a folder on the way may have been swapped for one).
+	Root string
 	// Rel is the path inside IN; the output goes to OUT/Rel with its extension replaced.
 	Rel string
 	// Size and Hash (hex SHA-256; "" if too large to hash) are the version that was taken.
@@ -56,7 +61,8 @@ type Job struct {
 
 // Handler cuts one input out. It must write its result atomically as OUT/<Rel with its
 // extension replaced by Config.OutputExt>, or, when that name is taken, with " (N)" before
-// the extension (never replacing a file), and return the path it wrote. Its errors name the
+// the extension (shortened as beneath.Numbered does, never replacing a file), and return
+// the path it wrote. Its errors name the
 // file and say why in words; wrap one with Retry when the file is not at fault (the engine
 // cannot start, the disk is full), so the input is tried again later instead of failing.
 // It is called from several goroutines at once and must return soon after ctx ends.
@@ -126,10 +132,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	var err error
 	if c.In, err = filepath.Abs(c.In); err != nil {
-		return c, fmt.Errorf("input folder %s: %w", c.In, err)
+		return c, fmt.Errorf("input folder %s: %w", quote.Name(c.In), err)
 	}
 	if c.Out, err = filepath.Abs(c.Out); err != nil {
-		return c, fmt.Errorf("output folder %s: %w", c.Out, err)
+		return c, fmt.Errorf("output folder %s: %w", quote.Name(c.Out), err)
 	}
 	if c.Settle <= 0 {
 		c.Settle = time.Second

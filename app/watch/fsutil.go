@@ -11,103 +11,38 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"cutout/internal/beneath"
+	"cutout/internal/quote"
 )
 
-// writeFileSync writes data to path (replacing it) and flushes it to disk.
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+// writeReplacing writes data as rel beneath the folder root (OUT), atomically and flushed:
+// a temporary file beside it, then renamed over it. No link below root is followed, so a
+// link planted in OUT cannot turn the write into one outside it.
+func writeReplacing(root, rel string, data []byte) error {
+	_, err := beneath.WriteFile(root, rel, beneath.Options{Replace: true}, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	})
+	return err
 }
 
-// writeAtomic replaces path with data: a temporary file beside it, flushed, then renamed.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".cutout-*.tmp")
+// removeBeneath removes the file rel beneath root if it is there, following no link below
+// root; a link there is removed itself.
+func removeBeneath(root, rel string) {
+	top, err := beneath.OpenRoot(root, beneath.Look)
 	if err != nil {
-		return err
+		return
 	}
-	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
+	defer top.Close()
+	d, err := top.OpenDir(filepath.Dir(rel), beneath.Look)
 	if err != nil {
-		os.Remove(name)
-		return err
+		return
 	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir flushes a folder's entries so a rename survives a crash.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-}
-
-// moveNoClobber moves src to dst, or to "dst (N)" before the extension when dst exists; it
-// never replaces a file. It returns where the file went.
-func moveNoClobber(src, dst string) (string, error) {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", err
-	}
-	ext := filepath.Ext(dst)
-	stem := strings.TrimSuffix(dst, ext)
-	for i := 0; i < 10000; i++ {
-		name := dst
-		if i > 0 {
-			name = fmt.Sprintf("%s (%d)%s", stem, i, ext)
-		}
-		err := os.Link(src, name) // fails if name exists
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			// No hard links here (FAT, some shares): check, then rename.
-			if _, lerr := os.Lstat(name); lerr == nil {
-				continue
-			}
-			if err := os.Rename(src, name); err != nil {
-				return "", err
-			}
-			syncDir(filepath.Dir(name))
-			return name, nil
-		}
-		if err := os.Remove(src); err != nil {
-			os.Remove(name)
-			return "", err
-		}
-		syncDir(filepath.Dir(name))
-		syncDir(filepath.Dir(src))
-		return name, nil
-	}
-	return "", fmt.Errorf("no free name for %s", dst)
+	defer d.Close()
+	d.Remove(filepath.Base(rel))
 }
 
 // hashBuffers are the read buffers of hashFile, reused between files.
@@ -119,25 +54,26 @@ var errEscaped = errors.New("leads outside the watched folder through a link")
 // errChanged means a file changed (size or time) while it was being read.
 var errChanged = errors.New("changed while it was being read")
 
-// hashFile reads the regular file at path whole, without following a link and without
-// blocking on a FIFO, and returns its SHA-256, checking that the size and modification time
-// are want's both before and after the read (errChanged otherwise). If root is set, the file
-// opened must lie inside it (a folder on the way swapped for a link is refused).
-func hashFile(path, root string, want os.FileInfo) (string, error) {
-	f, err := openRegular(path)
+// hashFile reads the regular file rel beneath root (IN) whole and returns its SHA-256,
+// checking that the size and modification time are want's both before and after the read
+// (errChanged otherwise). No link below root is followed: a final link, or a folder on the
+// way swapped for a link to outside IN, fails with errEscaped. A FIFO swapped in does not
+// block (it is opened non-blocking) and is refused.
+func hashFile(root, rel string, want os.FileInfo) (string, error) {
+	f, err := openBeneath(root, rel)
+	if errors.Is(err, syscall.ELOOP) {
+		return "", fmt.Errorf("%s: %w", rel, errEscaped)
+	}
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	if root != "" && !openedInside(f, root) {
-		return "", fmt.Errorf("%s: %w", path, errEscaped)
-	}
 	before, err := f.Stat()
 	if err != nil {
 		return "", err
 	}
 	if !before.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", path)
+		return "", fmt.Errorf("%s is not a regular file", quote.Name(rel))
 	}
 	if !sameVersion(before, want) {
 		return "", errChanged
@@ -157,6 +93,22 @@ func hashFile(path, root string, want os.FileInfo) (string, error) {
 		return "", errChanged
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// openBeneath opens rel beneath root read-only, non-blocking, without a controlling
+// terminal and without following any link below root (ELOOP).
+func openBeneath(root, rel string) (*os.File, error) {
+	top, err := beneath.OpenRoot(root, beneath.Look)
+	if err != nil {
+		return nil, err
+	}
+	defer top.Close()
+	d, err := top.OpenDir(filepath.Dir(rel), beneath.Look)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Open(filepath.Base(rel), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 }
 
 // sameVersion reports whether two stats show the same size and modification time.
@@ -180,7 +132,7 @@ func sweepTemps(dir string, age time.Duration) int {
 			return nil
 		}
 		name := d.Name()
-		if !d.Type().IsRegular() || !strings.HasPrefix(name, ".cutout-") || !strings.HasSuffix(name, ".tmp") {
+		if !d.Type().IsRegular() || !strings.HasPrefix(name, beneath.TempPrefix) || !strings.HasSuffix(name, beneath.TempSuffix) {
 			return nil
 		}
 		if fi, err := d.Info(); err == nil && fi.ModTime().Before(cutoff) {

@@ -4,7 +4,6 @@ package watch
 
 import (
 	"os"
-	"strconv"
 	"syscall"
 )
 
@@ -17,21 +16,4 @@ func lockFile(f *os.File) error {
 // syncData flushes f's data (and the metadata needed to read it back) to disk.
 func syncData(f *os.File) error {
 	return syscall.Fdatasync(int(f.Fd()))
-}
-
-// openRegular opens path read-only without following a final link, without blocking on a
-// FIFO and without acquiring a terminal.
-func openRegular(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-}
-
-// openedInside reports whether the open file f lies inside root, by the kernel's account of
-// its path; without /proc it relies on O_NOFOLLOW and the Handler's own checks.
-func openedInside(f *os.File, root string) bool {
-	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
-	if err != nil {
-		return true
-	}
-	_, ok := inside(root, p)
-	return ok
 }

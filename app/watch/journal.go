@@ -12,7 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"cutout/internal/quote"
 )
 
 // JournalName is the journal's file name in the output folder.
@@ -204,13 +207,15 @@ type Journal struct {
 // killed before it could record them.
 func OpenJournal(out, in, ext string) (*Journal, error) {
 	path := filepath.Join(out, JournalName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	// O_NOFOLLOW: a link planted in OUT under the journal's name must not make the journal
+	// append to (or compaction replace) a file elsewhere.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("opening the journal %s: %w", path, err)
+		return nil, fmt.Errorf("opening the journal %s: %w", quote.Name(path), err)
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("the output folder %s is in use by another running hot folder (%s is locked): %w", out, JournalName, err)
+		return nil, fmt.Errorf("the output folder %s is in use by another running hot folder (%s is locked): %w", quote.Name(out), JournalName, err)
 	}
 	j := &Journal{f: f, path: path, entries: map[string]*Entry{}, outputs: map[string]string{}}
 	if err := j.load(); err != nil {
@@ -240,7 +245,7 @@ func OpenJournal(out, in, ext string) (*Journal, error) {
 func (j *Journal) load() error {
 	data, err := io.ReadAll(j.f)
 	if err != nil {
-		return fmt.Errorf("reading the journal %s: %w", j.path, err)
+		return fmt.Errorf("reading the journal %s: %w", quote.Name(j.path), err)
 	}
 	recs, good, bad := ParseJournal(data)
 	j.Skipped = bad
@@ -250,15 +255,15 @@ func (j *Journal) load() error {
 	j.lines = len(recs)
 	if good == 0 {
 		if err := j.f.Truncate(0); err != nil {
-			return fmt.Errorf("resetting the journal %s: %w", j.path, err)
+			return fmt.Errorf("resetting the journal %s: %w", quote.Name(j.path), err)
 		}
 		if _, err := j.f.Write([]byte(journalHeader)); err != nil {
-			return fmt.Errorf("writing the journal %s: %w", j.path, err)
+			return fmt.Errorf("writing the journal %s: %w", quote.Name(j.path), err)
 		}
 		good = len(journalHeader)
 	} else if good < len(data) {
 		if err := j.f.Truncate(int64(good)); err != nil {
-			return fmt.Errorf("repairing the journal %s: %w", j.path, err)
+			return fmt.Errorf("repairing the journal %s: %w", quote.Name(j.path), err)
 		}
 	}
 	return j.f.Sync()
@@ -293,14 +298,14 @@ func (j *Journal) Append(r Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
-		return fmt.Errorf("journal %s: closed", j.path)
+		return fmt.Errorf("journal %s: closed", quote.Name(j.path))
 	}
 	j.buf = AppendRecord(j.buf[:0], r)
 	if _, err := j.f.Write(j.buf); err != nil {
-		return fmt.Errorf("writing the journal %s: %w", j.path, err)
+		return fmt.Errorf("writing the journal %s: %w", quote.Name(j.path), err)
 	}
 	if err := syncData(j.f); err != nil {
-		return fmt.Errorf("flushing the journal %s: %w", j.path, err)
+		return fmt.Errorf("flushing the journal %s: %w", quote.Name(j.path), err)
 	}
 	j.apply(r)
 	j.lines++
@@ -359,7 +364,7 @@ func (j *Journal) Ensure() (bool, error) {
 		return false, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(j.path), 0o755); err != nil {
-		return true, fmt.Errorf("re-creating the journal %s: %w", j.path, err)
+		return true, fmt.Errorf("re-creating the journal %s: %w", quote.Name(j.path), err)
 	}
 	return true, j.compact()
 }
@@ -414,22 +419,16 @@ func (j *Journal) compact() error {
 			lines++
 		}
 	}
-	tmp := j.path + ".new"
-	if err := writeFileSync(tmp, b); err != nil {
-		return fmt.Errorf("compacting the journal %s: %w", j.path, err)
+	if err := writeReplacing(filepath.Dir(j.path), filepath.Base(j.path), b); err != nil {
+		return fmt.Errorf("compacting the journal %s: %w", quote.Name(j.path), err)
 	}
-	if err := os.Rename(tmp, j.path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("compacting the journal %s: %w", j.path, err)
-	}
-	syncDir(filepath.Dir(j.path))
-	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_APPEND|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
-		return fmt.Errorf("reopening the journal %s: %w", j.path, err)
+		return fmt.Errorf("reopening the journal %s: %w", quote.Name(j.path), err)
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
-		return fmt.Errorf("locking the journal %s: %w", j.path, err)
+		return fmt.Errorf("locking the journal %s: %w", quote.Name(j.path), err)
 	}
 	j.f.Close()
 	j.f = f

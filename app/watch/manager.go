@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"cutout/internal/quote"
 )
 
 // Manager holds several hot folders for a GUI: add and remove them, switch each on and off
@@ -25,7 +27,7 @@ func (m *Manager) Add(c Config) (*Watch, error) {
 	defer m.mu.Unlock()
 	for _, o := range m.watches {
 		if filepath.Clean(o.cfg.Out) == filepath.Clean(w.cfg.Out) {
-			return nil, fmt.Errorf("the output folder %s already serves the hot folder %s", w.cfg.Out, o.cfg.In)
+			return nil, fmt.Errorf("the output folder %s already serves the hot folder %s", quote.Name(w.cfg.Out), quote.Name(o.cfg.In))
 		}
 	}
 	m.watches = append(m.watches, w)

@@ -1,9 +1,11 @@
 package watch
 
 import (
-	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"cutout/internal/beneath"
 )
 
 // partialSuffixes are the endings downloaders, browsers and copiers give a file while they
@@ -37,41 +39,38 @@ func hiddenPath(rel string) bool {
 }
 
 // outputName is the name the Handler gives the result of rel with clash number n (0: none):
-// "a/b.jpg" → "a/b.png", "a/b (1).png", ….
+// "a/b.jpg" → "a/b.png", "a/b (1).png", …, shortened as beneath.Numbered shortens names
+// that would not fit the system's limit.
 func outputName(rel, ext string, n int) string {
 	stem := strings.TrimSuffix(rel, filepath.Ext(rel))
-	if n == 0 {
-		return stem + ext
-	}
-	return fmt.Sprintf("%s (%d)%s", stem, n, ext)
+	return filepath.Join(filepath.Dir(stem), beneath.Numbered(filepath.Base(stem)+ext, n))
 }
 
 // mayBeOutputOf reports whether the file at abs could be (now or soon) the output that the
-// job for input rel writes into out: the same folder, and the name stem.ext or "stem (N).ext".
+// job for input rel writes into out: the same folder, and the name outputName gives for some
+// clash number.
 func mayBeOutputOf(abs, out, rel, ext string) bool {
 	want := filepath.Join(out, outputName(rel, ext, 0))
 	if filepath.Dir(abs) != filepath.Dir(want) {
 		return false
 	}
-	name, base := filepath.Base(abs), filepath.Base(want)
-	if name == base {
+	name := filepath.Base(abs)
+	if name == filepath.Base(want) {
 		return true
 	}
-	stem := strings.TrimSuffix(base, ext)
-	rest, ok := strings.CutPrefix(name, stem+" (")
+	rest, ok := strings.CutSuffix(name, ")"+ext)
 	if !ok {
 		return false
 	}
-	num, ok := strings.CutSuffix(rest, ")"+ext)
-	if !ok || num == "" {
+	i := strings.LastIndex(rest, " (")
+	if i < 0 {
 		return false
 	}
-	for _, c := range num {
-		if c < '0' || c > '9' {
-			return false
-		}
+	n, err := strconv.Atoi(rest[i+2:])
+	if err != nil || n < 1 || strconv.Itoa(n) != rest[i+2:] {
+		return false
 	}
-	return true
+	return name == filepath.Base(outputName(rel, ext, n))
 }
 
 // inside reports whether path lies in dir or is dir (both clean and absolute), and returns

@@ -14,6 +14,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"cutout/engine/validate"
+	"cutout/internal/quote"
 )
 
 // staleTemp is the age past which a leftover ".cutout-*.tmp" in OUT is a killed writer's:
@@ -95,11 +96,11 @@ type runner struct {
 func newRunner(w *Watch) (*runner, error) {
 	c := w.cfg
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create the output folder %s: %w", c.Out, err)
+		return nil, fmt.Errorf("cannot create the output folder %s: %w", quote.Name(c.Out), err)
 	}
 	out, err := filepath.EvalSymlinks(c.Out)
 	if err != nil {
-		return nil, fmt.Errorf("output folder %s: %w", c.Out, err)
+		return nil, fmt.Errorf("output folder %s: %w", quote.Name(c.Out), err)
 	}
 	j, err := OpenJournal(c.Out, c.In, c.OutputExt)
 	if err != nil {
@@ -108,12 +109,12 @@ func newRunner(w *Watch) (*runner, error) {
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		j.Close()
-		return nil, fmt.Errorf("cannot watch %s: %w", c.In, err)
+		return nil, fmt.Errorf("cannot watch %s: %w", quote.Name(c.In), err)
 	}
 	r := &runner{w: w, cfg: c, j: j, fsw: fsw, out: out, pending: map[string]*entry{}, told: map[string]bool{},
 		jobs: make(chan task, c.Workers), results: make(chan result, c.Workers)}
 	if j.Skipped > 0 {
-		w.log(Activity{Kind: KindProblem, Message: fmt.Sprintf("the journal %s had %d damaged lines; they were skipped", filepath.Join(c.Out, JournalName), j.Skipped)})
+		w.log(Activity{Kind: KindProblem, Message: fmt.Sprintf("the journal %s had %d damaged lines; they were skipped", quote.Name(filepath.Join(c.Out, JournalName)), j.Skipped)})
 	}
 	for _, a := range j.Adopted {
 		w.log(Activity{Kind: KindDone, Path: a.Path, Output: a.Detail, Message: "written before an interruption; recorded now"})
@@ -192,11 +193,11 @@ func (r *runner) checkRoot() {
 	if again, err := r.j.Ensure(); err != nil {
 		r.w.log(Activity{Kind: KindProblem, Message: err.Error()})
 	} else if again {
-		r.w.log(Activity{Kind: KindProblem, Message: "the journal in " + r.cfg.Out + " was deleted; it was written again from memory"})
+		r.w.log(Activity{Kind: KindProblem, Message: "the journal in " + quote.Name(r.cfg.Out) + " was deleted; it was written again from memory"})
 	}
 	fi, err := os.Stat(r.cfg.In)
 	if err == nil && !fi.IsDir() {
-		err = fmt.Errorf("%s is not a folder", r.cfg.In)
+		err = fmt.Errorf("%s is not a folder", quote.Name(r.cfg.In))
 	}
 	if r.root != "" {
 		if err == nil && os.SameFile(fi, r.rootInfo) {
@@ -204,11 +205,11 @@ func (r *runner) checkRoot() {
 		}
 		r.detach()
 		if err == nil {
-			r.w.log(Activity{Kind: KindProblem, Message: r.cfg.In + " was replaced (re-created or remounted); watching the new one"})
+			r.w.log(Activity{Kind: KindProblem, Message: quote.Name(r.cfg.In) + " was replaced (re-created or remounted); watching the new one"})
 		}
 	}
 	if err != nil {
-		msg := fmt.Sprintf("the input folder %s is missing (deleted, renamed or unmounted?): %v; watching for it to return", r.cfg.In, errText(err))
+		msg := fmt.Sprintf("the input folder %s is missing (deleted, renamed or unmounted?): %v; watching for it to return", quote.Name(r.cfg.In), errText(err))
 		if msg != r.problem {
 			r.problem = msg
 			r.w.log(Activity{Kind: KindProblem, Message: msg})
@@ -218,7 +219,7 @@ func (r *runner) checkRoot() {
 	}
 	if err := r.attach(fi); err != nil {
 		r.detach()
-		msg := fmt.Sprintf("cannot watch %s: %v", r.cfg.In, err)
+		msg := fmt.Sprintf("cannot watch %s: %v", quote.Name(r.cfg.In), errText(err))
 		if msg != r.problem {
 			r.problem = msg
 			r.w.log(Activity{Kind: KindProblem, Message: msg})
@@ -246,9 +247,9 @@ func (r *runner) attach(fi os.FileInfo) error {
 	r.problem = ""
 	r.w.update(func(s *Stats) { s.State, s.Problem = Watching, "" })
 	if back {
-		r.w.log(Activity{Kind: KindInfo, Message: r.cfg.In + " is back; catching up"})
+		r.w.log(Activity{Kind: KindInfo, Message: quote.Name(r.cfg.In) + " is back; catching up"})
 	} else {
-		r.w.log(Activity{Kind: KindInfo, Message: fmt.Sprintf("watching %s into %s", r.cfg.In, r.cfg.Out)})
+		r.w.log(Activity{Kind: KindInfo, Message: fmt.Sprintf("watching %s into %s", quote.Name(r.cfg.In), quote.Name(r.cfg.Out))})
 	}
 	r.scan(root)
 	return nil
@@ -378,13 +379,13 @@ func (r *runner) onEvent(ev fsnotify.Event) {
 // were lost, so the folder is walked again.
 func (r *runner) onWatchError(err error) {
 	if errors.Is(err, fsnotify.ErrEventOverflow) {
-		r.w.log(Activity{Kind: KindInfo, Message: "too many changes at once for the system's notifications; rescanning " + r.cfg.In})
+		r.w.log(Activity{Kind: KindInfo, Message: "too many changes at once for the system's notifications; rescanning " + quote.Name(r.cfg.In)})
 		if r.root != "" {
 			r.scan(r.root)
 		}
 		return
 	}
-	r.w.log(Activity{Kind: KindProblem, Message: fmt.Sprintf("watching %s: %v", r.cfg.In, err)})
+	r.w.log(Activity{Kind: KindProblem, Message: fmt.Sprintf("watching %s: %v", quote.Name(r.cfg.In), err)})
 }
 
 // note records that the regular file rel has this size and time now.

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"cutout/internal/beneath"
+	"cutout/internal/quote"
 )
 
 // worker handles tasks until the jobs channel closes.
@@ -31,7 +34,7 @@ func (r *runner) work(ctx context.Context, t task) result {
 	abs := filepath.Join(t.root, t.rel)
 	hash := ""
 	if t.fi.Size() <= r.cfg.MaxHash {
-		h, err := hashFile(abs, t.root, t.fi)
+		h, err := hashFile(t.root, t.rel, t.fi)
 		switch {
 		case errors.Is(err, errChanged):
 			res.kind = resChanged
@@ -41,9 +44,9 @@ func (r *runner) work(ctx context.Context, t task) result {
 			return res
 		case errors.Is(err, errEscaped):
 			return r.failed(t, abs, Record{Time: time.Now(), Size: t.fi.Size(), ModTime: t.fi.ModTime(), Path: t.rel},
-				fmt.Errorf("%s %w", t.rel, errEscaped))
+				fmt.Errorf("%s %w", quote.Name(t.rel), errEscaped))
 		case err != nil:
-			res.kind, res.err = resRetry, fmt.Errorf("%s cannot be read whole: %w", t.rel, err)
+			res.kind, res.err = resRetry, fmt.Errorf("%s cannot be read whole: %s", quote.Name(t.rel), quote.Text(errText(err)))
 			return res
 		}
 		hash = h
@@ -56,7 +59,7 @@ func (r *runner) work(ctx context.Context, t task) result {
 		res.kind, res.err = resRetry, err
 		return res
 	}
-	out, err := r.cfg.Handler(ctx, Job{Path: abs, Rel: t.rel, Size: t.fi.Size(), Hash: hash})
+	out, err := r.cfg.Handler(ctx, Job{Path: abs, Root: t.root, Rel: t.rel, Size: t.fi.Size(), Hash: hash})
 	switch {
 	case err != nil && ctx.Err() != nil:
 		res.kind = resAbandoned
@@ -78,7 +81,7 @@ func (r *runner) work(ctx context.Context, t task) result {
 		return res
 	}
 	res.kind, res.output = resDone, rel
-	os.Remove(r.failureNote(t.rel))
+	removeBeneath(r.cfg.Out, r.failureNote(t.rel))
 	res.moved, res.err = r.moveOriginal(t, abs)
 	return res
 }
@@ -109,18 +112,21 @@ func (r *runner) failed(t task, abs string, rec Record, err error) result {
 		res.kind, res.err = resRetry, jerr
 		return res
 	}
+	// The note names the file quoted and the reason escaped: it is read in terminals and
+	// editors, where a name's escapes or newlines would act or forge lines.
 	note := fmt.Sprintf("%s could not be cut out.\n\nReason: %s\n\nInput:   %s\nSize:    %d bytes\nModified: %s\nSHA-256: %s\nWhen:    %s\n\n"+
 		"The original was left in place. It will be tried again when the file changes.\n",
-		filepath.Base(t.rel), err, abs, rec.Size, rec.ModTime.Format(time.RFC3339), orDash(rec.Hash), rec.Time.Format(time.RFC3339))
-	if werr := writeAtomic(r.failureNote(t.rel), []byte(note)); werr != nil {
-		r.w.log(Activity{Kind: KindProblem, Path: t.rel, Message: fmt.Sprintf("cannot write the failure note: %v", werr)})
+		quote.Name(filepath.Base(t.rel)), quote.Text(err.Error()), quote.Name(abs), rec.Size, rec.ModTime.Format(time.RFC3339), orDash(rec.Hash), rec.Time.Format(time.RFC3339))
+	if werr := writeReplacing(r.cfg.Out, r.failureNote(t.rel), []byte(note)); werr != nil {
+		r.w.log(Activity{Kind: KindProblem, Path: t.rel, Message: fmt.Sprintf("cannot write the failure note: %s", errText(werr))})
 	}
 	return res
 }
 
-// failureNote is where the reason for rel's failure is written.
+// failureNote is where the reason for rel's failure is written, relative to OUT: rel's
+// name with ".txt", shortened to fit the limit on names.
 func (r *runner) failureNote(rel string) string {
-	return filepath.Join(r.cfg.Out, failedDir, rel+".txt")
+	return filepath.Join(failedDir, filepath.Dir(rel), beneath.Numbered(filepath.Base(rel)+".txt", 0))
 }
 
 // moveOriginal moves a done input to IN/.cutout-done/<rel> when asked, if it is still the
@@ -132,11 +138,10 @@ func (r *runner) moveOriginal(t task, abs string) (string, error) {
 	if fi, err := os.Lstat(abs); err != nil || !fi.Mode().IsRegular() || !sameVersion(fi, t.fi) {
 		return "", nil // gone or changed: a new version is handled on its own
 	}
-	dst, err := moveNoClobber(abs, filepath.Join(t.root, doneDir, t.rel))
+	rel, err := beneath.Move(t.root, t.rel, t.root, filepath.Join(doneDir, t.rel))
 	if err != nil {
-		return "", fmt.Errorf("%s: cut out, but moving the original to %s failed: %w", t.rel, doneDir, err)
+		return "", fmt.Errorf("%s: cut out, but moving the original to %s failed: %s", quote.Name(t.rel), doneDir, errText(err))
 	}
-	rel, _ := inside(t.root, dst)
 	rec := Record{Op: OpMoved, Time: time.Now(), Size: t.fi.Size(), ModTime: t.fi.ModTime(), Path: t.rel, Detail: rel}
 	if err := r.j.Append(rec); err != nil {
 		return rel, err
