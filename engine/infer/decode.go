@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	_ "image/jpeg" // decoders for the formats validation admits
-	_ "image/png"
+	"image/jpeg"
+	"image/png"
 
 	"github.com/disintegration/imaging"
-	_ "golang.org/x/image/bmp"
-	_ "golang.org/x/image/tiff"
-	_ "golang.org/x/image/webp"
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
 
 	"cutout/engine/proto"
+	"cutout/engine/validate"
 	"cutout/engine/ycc"
 )
 
@@ -33,7 +34,7 @@ func Decode(data []byte) (*image.NRGBA, error) {
 // to NRGBA itself, so the engine never holds the photo as NRGBA. Other images come back as
 // *image.NRGBA. Either way the origin is (0,0).
 func DecodeImage(data []byte) (image.Image, error) {
-	img, err := imaging.Decode(bytes.NewReader(data))
+	img, err := decodeSniffed(data)
 	if err != nil {
 		return nil, fmt.Errorf("the image could not be decoded: %w", err)
 	}
@@ -44,6 +45,34 @@ func DecodeImage(data []byte) (image.Image, error) {
 		}
 	}
 	return orientNRGBA(toNRGBA(img), o), nil
+}
+
+// decodeSniffed decodes data with the decoder of the format validate.Sniff
+// finds, the one whose DecodeConfig validation ran. It never goes through
+// image.Decode's registry, where the first package to register a format
+// wins: in the app's binary that is github.com/jsummers/gobmp (pulled in by
+// Fyne), which decodes BMPs that golang.org/x/image/bmp refuses (RLE, palette
+// indices out of range), so validation and decoding would judge different
+// decoders.
+func decodeSniffed(data []byte) (image.Image, error) {
+	format, err := validate.Sniff(data)
+	if err != nil {
+		return nil, err
+	}
+	r := bytes.NewReader(data)
+	switch format {
+	case validate.PNG:
+		return png.Decode(r)
+	case validate.JPEG:
+		return jpeg.Decode(r)
+	case validate.BMP:
+		return bmp.Decode(r)
+	case validate.TIFF:
+		return tiff.Decode(r)
+	case validate.WebP:
+		return webp.Decode(r)
+	}
+	return nil, fmt.Errorf("no decoder for %q", format)
 }
 
 // chroma is the size of y's chroma planes (false for a ratio this package does not know).
