@@ -49,7 +49,7 @@ func TestOneDecoderPerFormat(t *testing.T) {
 	const w, h = 6, 2
 	rows := []byte{0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0} // two rows of 6, padded to 8
 	badRows := bytes.Clone(rows)
-	badRows[3] = 5 // colour 5 of a 2-colour palette
+	badRows[3] = 5                        // colour 5 of a 2-colour palette
 	rle := []byte{6, 1, 0, 0, 6, 0, 0, 1} // a row of colour 1, a row of colour 0, end of bitmap
 
 	for _, c := range []struct {
