@@ -15,21 +15,22 @@ const maxJPEGScans = 500
 // JPEG decoding work is bounded from the header walk, before any decoder
 // runs. image/jpeg visits, in every scan, each block of every MCU for the
 // components the scan codes (mxx × myy × Σ h·v): a progressive scan loads
-// and stores the block's coefficients, a sequential (baseline) scan decodes
-// it and runs the inverse DCT, which costs about four times as much
-// (measured: 76 against 285 ns a block). So a scan's work is its block
-// count, times four when sequential, and the whole file may ask for
-// jpegWorkPasses progressive passes over a grey image at the pixel cap.
-// libjpeg's progressive script costs 8 such passes in 4:2:0 and 14 in 4:4:4,
-// a baseline 4:4:4 photo 12 and a CMYK one 16; the bombs this stops
-// (hundreds of refinement scans over 100 megapixels) cost hundreds. At the
-// default cap the budget is about 3 s of scans on one core, the order of
-// decoding an honest 100-megapixel photo once. A sequential file must code
-// each component in exactly one scan (checked in scanWork), so only
-// progressive files come near the budget.
+// and stores the block's coefficients (about 76 ns a block at worst, an AC
+// refinement), a sequential (baseline) scan decodes it and runs the inverse
+// DCT (285 ns). A progressive file then transforms every block once at the
+// end (about 450 ns, with its memory traffic). Work is counted in units of
+// one progressive visit: a sequential visit is 4, the final transform 6 a
+// block; the budget is jpegWorkPasses units for each block of a grey image
+// at the pixel cap, about 4 s of decoding at the default 100 megapixels.
+// libjpeg's progressive script costs 17 such passes in 4:2:0 and 32 in
+// 4:4:4, a baseline 4:4:4 photo 12 and a CMYK one 16, while the bombs this
+// stops (hundreds of refinement scans over 100 megapixels) cost hundreds.
+// A sequential file must code each component in exactly one scan (checked
+// in scanWork), so only progressive files come near the budget.
 const (
-	jpegWorkPasses       = 24
-	jpegSequentialFactor = 4
+	jpegWorkPasses        = 36
+	jpegSequentialFactor  = 4
+	jpegReconstructFactor = 6
 )
 
 // jpegFrame is what the scans are measured against: the MCU grid and each
@@ -77,6 +78,7 @@ func checkJPEG(data []byte, lim Limits) (w, h int, err error) {
 			if frame == nil || scans == 0 {
 				return 0, 0, corrupt("", "the JPEG has no image data")
 			}
+			work += frame.reconstructWork()
 			if budget := jpegWorkBudget(lim); work > budget {
 				return 0, 0, tooComplex(fmt.Sprintf("its %d scans ask for %s times the decoding work that the %s limit allows",
 					scans, ratio(work, budget), megapixels(lim.MaxPixels)))
@@ -193,8 +195,22 @@ func (f *jpegFrame) scanWork(seg []byte) (int64, error) {
 	return work, nil
 }
 
-// jpegWorkBudget is jpegWorkPasses progressive passes over the blocks of a
-// grey image at the pixel cap.
+// reconstructWork is the final inverse DCT of every block of a progressive
+// frame (image/jpeg's reconstructProgressiveImage); a sequential scan counts
+// its own.
+func (f *jpegFrame) reconstructWork() int64 {
+	if !f.progressive {
+		return 0
+	}
+	var perMCU int64
+	for _, n := range f.blocksPer {
+		perMCU += n
+	}
+	return jpegReconstructFactor * f.mcus * perMCU
+}
+
+// jpegWorkBudget is jpegWorkPasses units of work for each block of a grey
+// image at the pixel cap.
 func jpegWorkBudget(lim Limits) int64 {
 	return jpegWorkPasses * ((lim.MaxPixels + 63) / 64)
 }

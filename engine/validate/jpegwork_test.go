@@ -77,9 +77,14 @@ func TestJPEGWorkBudget(t *testing.T) {
 		{name: "baseline 4:4:4 at the cap", data: atCap(ycc444, false, baselineScript(3))},
 		{name: "baseline 4:4:4 non-interleaved at the cap", data: atCap(ycc444, false, oneEach(3))},
 		{name: "baseline CMYK at the cap", data: atCap(cmyk, false, baselineScript(4))},
-		{name: "progressive grey at the cap, 24 passes (the budget)", data: atCap(grey, true, repeatScan(nil, acRefine, 24))},
-		{name: "progressive grey at the cap, 25 passes", data: atCap(grey, true, repeatScan(nil, acRefine, 25)),
-			want: ErrTooComplex, says: "its 25 scans ask for 1.1 times the decoding work that the 100-megapixel limit allows"},
+		{name: "progressive grey at the cap, 30 refinements (the budget)", data: atCap(grey, true, repeatScan(nil, acRefine, 30))},
+		{name: "progressive grey at the cap, 31 refinements", data: atCap(grey, true, repeatScan(nil, acRefine, 31)),
+			want: ErrTooComplex, says: "its 31 scans ask for 1.1 times the decoding work that the 100-megapixel limit allows"},
+		{name: "progressive 4:4:4 at the cap, DC and 15 refinements (the budget)",
+			data: atCap(ycc444, true, repeatScan([]jpegScan{{comps: []int{0, 1, 2}, al: 1}}, acRefine, 15))},
+		{name: "progressive 4:4:4 at the cap, DC and 16 refinements",
+			data: atCap(ycc444, true, repeatScan([]jpegScan{{comps: []int{0, 1, 2}, al: 1}}, acRefine, 16)),
+			want: ErrTooComplex, says: "its 17 scans ask for 1.1 times"},
 		{name: "baseline grey at the cap, 2 scans of the one component", data: atCap(grey, false, repeatScan(nil, baselineScript(1)[0], 2)),
 			want: ErrCorrupt, says: "codes a component in more than one scan"},
 		{name: "a scan naming one component twice", data: atCap(ycc444, true, []jpegScan{{comps: []int{0, 0}}}),
@@ -87,14 +92,14 @@ func TestJPEGWorkBudget(t *testing.T) {
 		{name: "a scan naming a component the frame lacks", data: atCap(grey, true, []jpegScan{{comps: []int{1}}}),
 			want: ErrCorrupt, says: "names a component its frame does not have"},
 		{name: "progressive bomb as found", data: progressiveBomb, want: ErrTooComplex,
-			says: "would take too long to decode: its 499 scans ask for 20.8 times the decoding work that the 100-megapixel limit allows; files built like this are made to stall decoders"},
-		{name: "refinement-only bomb", data: refineBomb, want: ErrTooComplex, says: "its 499 scans ask for 20.8 times"},
+			says: "would take too long to decode: its 499 scans ask for 14.1 times the decoding work that the 100-megapixel limit allows; files built like this are made to stall decoders"},
+		{name: "refinement-only bomb", data: refineBomb, want: ErrTooComplex, says: "its 499 scans ask for 14.1 times"},
 		{name: "baseline bomb", data: baselineBomb, want: ErrCorrupt, says: "codes a component in more than one scan"},
-		{name: "the budget follows the pixel cap", data: atCap(grey, true, repeatScan(nil, acRefine, 30)),
+		{name: "the budget follows the pixel cap", data: atCap(grey, true, repeatScan(nil, acRefine, 40)),
 			lim: Limits{MaxPixels: 200_000_000}},
 		{name: "a smaller pixel cap, a smaller budget", lim: Limits{MaxPixels: 1_000_000}, data: func() []byte {
-			return buildJPEG(jpegSpec{w: 1000, h: 1000, sampling: grey, progressive: true, scans: repeatScan(nil, acRefine, 25)})
-		}, want: ErrTooComplex, says: "its 25 scans ask for 1.1 times the decoding work that the 1-megapixel limit allows"},
+			return buildJPEG(jpegSpec{w: 1000, h: 1000, sampling: grey, progressive: true, scans: repeatScan(nil, acRefine, 31)})
+		}, want: ErrTooComplex, says: "its 31 scans ask for 1.1 times the decoding work that the 1-megapixel limit allows"},
 		{name: "many scans of a small image are cheap", data: func() []byte {
 			return buildJPEG(jpegSpec{w: 640, h: 480, sampling: ycc420, progressive: true,
 				scans: repeatScan(libjpegProgression(3), acRefine, 400)})
