@@ -79,7 +79,14 @@ test: deps ort models build
 	else echo "escape-gdb: skipped (needs root)"; fi
 	$(GO) test -race -timeout 20m ./...
 
-check: test
+# vet, gofmt, staticcheck, go mod tidy -diff, the import rules (TestImportRules) and
+# go test -race: everything make test runs, plus staticcheck and the module's tidiness.
+STATICCHECK := $(CACHE)/bin/staticcheck
+$(STATICCHECK):
+	GOBIN=$(abspath $(CACHE)/bin) $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+check: $(STATICCHECK) test
+	$(STATICCHECK) ./...
+	$(GO) mod tidy -diff
 
 bench: build ort models
 	$(GO) run ./scripts/bench -bin $(BIN) $(ARGS)

@@ -1,7 +1,6 @@
 package infer
 
 import (
-	"flag"
 	"image"
 	"image/png"
 	"math"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files that are produced by this package")
 
 // maskAgreement compares two masks: IoU of alpha > 127 and mean absolute difference (0..255).
 func maskAgreement(a, b *image.Gray) (iou, mad float64) {

@@ -72,7 +72,7 @@ func TestGuidedFilterFlatGuideSmooths(t *testing.T) {
 	}
 	src.Pix[15*31+15] = 255
 	q = GuidedFilter(img, src, 2, 1e-3)
-	if q.Pix[15*31+15] >= 255 || q.Pix[15*31+14] != q.Pix[15*31+16] || q.Pix[14*31+15] != q.Pix[16*31+15] {
+	if q.Pix[15*31+15] == 255 || q.Pix[15*31+14] != q.Pix[15*31+16] || q.Pix[14*31+15] != q.Pix[16*31+15] {
 		t.Error("impulse not spread symmetrically")
 	}
 }

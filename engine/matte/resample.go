@@ -34,11 +34,6 @@ func nrgbaPix(img *image.NRGBA) ([]uint8, int, int) {
 	return p, w, h
 }
 
-// alphaPix is grayPix for *image.Alpha.
-func alphaPix(a *image.Alpha) ([]uint8, int, int) {
-	return grayPix(&image.Gray{Pix: a.Pix, Stride: a.Stride, Rect: a.Rect})
-}
-
 // newGray wraps a tight w*h slice as a Gray image with bounds r.
 func newGray(r image.Rectangle, pix []uint8) *image.Gray {
 	return &image.Gray{Pix: pix, Stride: r.Dx(), Rect: r}
