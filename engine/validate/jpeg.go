@@ -14,23 +14,33 @@ const maxJPEGScans = 500
 
 // JPEG decoding work is bounded from the header walk, before any decoder
 // runs. image/jpeg visits, in every scan, each block of every MCU for the
-// components the scan codes (mxx × myy × Σ h·v): a progressive scan loads
-// and stores the block's coefficients (about 76 ns a block at worst, an AC
-// refinement), a sequential (baseline) scan decodes it and runs the inverse
-// DCT (285 ns). A progressive file then transforms every block once at the
-// end (about 450 ns, with its memory traffic). Work is counted in units of
-// one progressive visit: a sequential visit is 4, the final transform 6 a
-// block; the budget is jpegWorkPasses units for each block of a grey image
-// at the pixel cap, about 4 s of decoding at the default 100 megapixels.
-// libjpeg's progressive script costs 17 such passes in 4:2:0 and 32 in
-// 4:4:4, a baseline 4:4:4 photo 12 and a CMYK one 16, while the bombs this
-// stops (hundreds of refinement scans over 100 megapixels) cost hundreds.
-// A sequential file must code each component in exactly one scan (checked
-// in scanWork), so only progressive files come near the budget.
+// components the scan codes (mxx × myy × Σ h·v), and a progressive file
+// transforms every block once more at the end. What a visit costs depends
+// on the scan (measured on these machines, coefficients all zero, the
+// cheapest data a scan can hold):
+//
+//	progressive AC, first pass        14 ns a block   weight 1
+//	progressive DC, first or refining 30–35 ns        weight 2
+//	progressive AC refinement         76 ns           weight 4
+//	sequential (decode and IDCT)      285 ns          weight 15
+//	final transform, progressive      450 ns          weight 24
+//
+// The budget is jpegWorkUnits weighted visits for each block of a grey
+// image at the pixel cap: about 4 s of decoding at the default 100
+// megapixels, whatever the sampling. libjpeg's progressive script (what
+// cjpeg -progressive writes) costs 54.5 in 4:2:0 and 104 in 4:4:4, a
+// baseline 4:4:4 photo 45 and a CMYK one 60; the bombs this stops, hundreds
+// of refinement scans over 100 megapixels, cost thousands. Decoding the
+// coefficients a file really holds costs on top, bounded by its size. A
+// sequential file must code each component in exactly one scan (checked in
+// scanWork), so only progressive files come near the budget.
 const (
-	jpegWorkPasses        = 36
-	jpegSequentialFactor  = 4
-	jpegReconstructFactor = 6
+	jpegWorkUnits         = 135
+	jpegWeightACFirst     = 1
+	jpegWeightDC          = 2
+	jpegWeightACRefine    = 4
+	jpegWeightSequential  = 15
+	jpegWeightReconstruct = 24
 )
 
 // jpegFrame is what the scans are measured against: the MCU grid and each
@@ -188,11 +198,18 @@ func (f *jpegFrame) scanWork(seg []byte) (int64, error) {
 		}
 		perMCU += f.blocksPer[k]
 	}
-	work := f.mcus * perMCU
-	if !f.progressive {
-		work *= jpegSequentialFactor
+	ss, ah := seg[1+2*ns], seg[3+2*ns]>>4
+	weight := int64(jpegWeightSequential)
+	switch {
+	case !f.progressive:
+	case ss == 0:
+		weight = jpegWeightDC
+	case ah == 0:
+		weight = jpegWeightACFirst
+	default:
+		weight = jpegWeightACRefine
 	}
-	return work, nil
+	return weight * f.mcus * perMCU, nil
 }
 
 // reconstructWork is the final inverse DCT of every block of a progressive
@@ -206,13 +223,13 @@ func (f *jpegFrame) reconstructWork() int64 {
 	for _, n := range f.blocksPer {
 		perMCU += n
 	}
-	return jpegReconstructFactor * f.mcus * perMCU
+	return jpegWeightReconstruct * f.mcus * perMCU
 }
 
-// jpegWorkBudget is jpegWorkPasses units of work for each block of a grey
+// jpegWorkBudget is jpegWorkUnits weighted visits for each block of a grey
 // image at the pixel cap.
 func jpegWorkBudget(lim Limits) int64 {
-	return jpegWorkPasses * ((lim.MaxPixels + 63) / 64)
+	return jpegWorkUnits * ((lim.MaxPixels + 63) / 64)
 }
 
 // isSOF reports the start-of-frame markers (C0–CF except DHT, JPG and DAC).
