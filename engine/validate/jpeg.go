@@ -21,14 +21,15 @@ const maxJPEGScans = 500
 //
 //	progressive AC, first pass        14 ns a block   weight 1
 //	progressive DC, first or refining 30–35 ns        weight 2
-//	progressive AC refinement         76 ns           weight 4
+//	progressive AC refinement         76–118 ns       weight 6
 //	sequential (decode and IDCT)      285 ns          weight 15
 //	final transform, progressive      450 ns          weight 24
 //
-// The budget is jpegWorkUnits weighted visits for each block of a grey
+// (A refinement costs the most at 100 megapixels, where its 400 MB of
+// coefficients fit no cache.) The budget is jpegWorkUnits weighted visits for each block of a grey
 // image at the pixel cap: about 4 s of decoding at the default 100
 // megapixels, whatever the sampling. libjpeg's progressive script (what
-// cjpeg -progressive writes) costs 54.5 in 4:2:0 and 104 in 4:4:4, a
+// cjpeg -progressive writes) costs 59.5 in 4:2:0 and 112 in 4:4:4, a
 // baseline 4:4:4 photo 45 and a CMYK one 60; the bombs this stops, hundreds
 // of refinement scans over 100 megapixels, cost thousands. Decoding the
 // coefficients a file really holds costs on top, bounded by its size. A
@@ -38,7 +39,7 @@ const (
 	jpegWorkUnits         = 135
 	jpegWeightACFirst     = 1
 	jpegWeightDC          = 2
-	jpegWeightACRefine    = 4
+	jpegWeightACRefine    = 6
 	jpegWeightSequential  = 15
 	jpegWeightReconstruct = 24
 )
