@@ -153,7 +153,7 @@ func TestEngineKilledMidJob(t *testing.T) {
 // all queued at once (two in the engine at a time): each bomb fails with its own reason, all
 // 20 others come out.
 func TestBombsFailAlone(t *testing.T) {
-	s := testSupervisor(t, SupervisorConfig{MemoryLimit: 4 << 30, JobTimeout: 6 * time.Second})
+	s := testSupervisor(t, SupervisorConfig{MemoryLimit: 4 << 30})
 	photos := []string{"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"}
 	bombs := map[int]struct {
 		hook string
@@ -167,7 +167,10 @@ func TestBombsFailAlone(t *testing.T) {
 	for i := 0; i < 23; i++ {
 		go func() {
 			if b, ok := bombs[i]; ok {
-				results <- outcome{i, cutWithHook(s, b.hook, sample(t, "coffee.png"))}
+				// The hanging one gets a short limit of its own; ordinary photos keep the
+				// default (under the race detector a photo can take seconds).
+				_, err := s.cut(context.Background(), "hook:"+b.hook, sample(t, "coffee.png"), 4*time.Second)
+				results <- outcome{i, err}
 				return
 			}
 			name := photos[i%len(photos)]
@@ -180,8 +183,11 @@ func TestBombsFailAlone(t *testing.T) {
 	for range 23 {
 		o := <-results
 		b, bomb := bombs[o.i]
+		// Under the race detector the sanitizer's own allocations share the memory limit and
+		// it may be the one refused, ending the engine as a crash: still the bomb's own.
+		tsan := raceDetector && b.hook == "alloc" && errors.Is(o.err, ErrEngineCrash)
 		switch {
-		case bomb && !errors.Is(o.err, b.want):
+		case bomb && !errors.Is(o.err, b.want) && !tsan:
 			t.Errorf("bomb %s: %v, want %v", b.hook, o.err, b.want)
 		case !bomb && o.err != nil:
 			t.Errorf("an ordinary photo failed: %v", o.err)
@@ -220,7 +226,9 @@ func TestEngineTimeout(t *testing.T) {
 	if !errors.Is(err, ErrEngineTimeout) || !strings.Contains(err.Error(), "longer than 3s") {
 		t.Fatalf("err = %v", err)
 	}
-	if el := time.Since(start); el > 10*time.Second {
+	// 3 s shared, then 3 s alone (a timeout is blamed only on a job that times out alone),
+	// plus two engine starts.
+	if el := time.Since(start); el > 25*time.Second {
 		t.Fatalf("the timeout took %s", el)
 	}
 	mustCut(t, s)
