@@ -7,13 +7,13 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"cutout/engine/models"
 	"cutout/engine/validate"
+	"cutout/internal/quote"
 	"cutout/ui"
 )
 
@@ -27,7 +27,7 @@ type backend struct {
 	eng   *liveEngine
 	set   ui.EngineSettings
 	lim   validate.Limits
-	roots []string // the folders the user dropped or opened (symbolic links may lead into them)
+	found map[string]Job // the files found in folders the user dropped or opened, by path
 	sink  Sink
 }
 
@@ -50,7 +50,7 @@ func newBackend(base SupervisorConfig) *backend {
 // Cut validates path and runs the engine on it.
 func (b *backend) Cut(ctx context.Context, path string, validated func()) (*ui.Cutout, error) {
 	b.mu.Lock()
-	lim, roots, eng := b.lim, append([]string(nil), b.roots...), b.eng
+	lim, job, eng := b.lim, b.found[path], b.eng
 	if eng != nil {
 		eng.users.Add(1)
 		defer eng.users.Done()
@@ -59,7 +59,14 @@ func (b *backend) Cut(ctx context.Context, path string, validated func()) (*ui.C
 	if eng == nil {
 		return nil, errors.New("Cutout's engine is not set up. Restart Cutout")
 	}
-	_, data, err := validate.File(path, lim, roots...)
+	var data []byte
+	var err error
+	if job.Root != "" {
+		// Found in a folder: opened beneath it, never through a link below it.
+		_, data, err = validate.FileIn(path, job.Root, job.In, lim)
+	} else {
+		_, data, err = validate.File(path, lim)
+	}
 	if err != nil {
 		return nil, userError(path, err)
 	}
@@ -80,26 +87,26 @@ func (b *backend) Cut(ctx context.Context, path string, validated func()) (*ui.C
 	return c, nil
 }
 
-// Expand lists the image files of paths (folders recursively) and remembers the folders as
-// the places symbolic links may lead into.
+// Expand lists the image files of paths (folders recursively, a linked folder at its
+// target) and remembers, for each file found in a folder, the folder to open it beneath.
 func (b *backend) Expand(paths []string) ([]string, []error) {
 	jobs, errs := CollectJobs(paths)
 	files := make([]string, len(jobs))
+	b.mu.Lock()
+	if b.found == nil {
+		b.found = map[string]Job{}
+	}
 	for i, j := range jobs {
 		files[i] = j.Path
-	}
-	b.mu.Lock()
-	for _, p := range paths {
-		if abs, err := filepath.Abs(p); err == nil {
-			if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
-				abs = filepath.Dir(abs)
-			}
-			b.roots = append(b.roots, abs)
+		if j.Root != "" {
+			b.found[j.Path] = j
+		} else {
+			delete(b.found, j.Path) // named directly now: opened as named
 		}
 	}
 	b.mu.Unlock()
 	for i, err := range errs {
-		errs[i] = fmt.Errorf("part of a folder could not be read (%w); check its permissions", err)
+		errs[i] = &sentence{msg: err.Error() + ". Check its permissions, or drop the photos themselves", err: err}
 	}
 	return files, errs
 }
@@ -112,11 +119,11 @@ func (b *backend) Save(img image.Image, dir, name string) (string, error) {
 	path, _, _, err := b.sink.WritePNG(dir, filepath.Base(name), func(w io.Writer) error { return b.sink.EncodePNG(w, img) })
 	var ee *EncodeError
 	if errors.As(err, &ee) {
-		return "", fmt.Errorf("%s could not be encoded as PNG (%v); try again", name, ee.Err)
+		return "", fmt.Errorf("%s could not be encoded as PNG (%v); try again", quote.Name(name), ee.Err)
 	}
 	if err != nil {
-		return "", fmt.Errorf("the cut-out of %s could not be written into %s (%v); choose another folder or check that you may write there",
-			filepath.Base(name), dir, unwrapPath(err))
+		return "", fmt.Errorf("the cut-out of %s could not be written into %s (%s); choose another folder or check that you may write there",
+			quote.Name(filepath.Base(name)), quote.Name(dir), quote.Text(systemReason(err)))
 	}
 	return path, nil
 }
@@ -155,7 +162,7 @@ func (b *backend) Apply(s ui.EngineSettings) error {
 	if s.Model != "" {
 		if man, err := b.manifest(); err == nil {
 			if _, err := man.Lookup(s.Model); err != nil {
-				return fmt.Errorf("the model %q chosen in Settings is not installed; choose another one", s.Model)
+				return fmt.Errorf("the model %s chosen in Settings is not installed; choose another one", quote.Name(s.Model))
 			}
 		}
 	}
@@ -171,7 +178,7 @@ func (b *backend) Apply(s ui.EngineSettings) error {
 	c.Warm = true // the window starts its engine before the first photo is dropped
 	sup, err := NewSupervisor(c)
 	if err != nil {
-		return fmt.Errorf("Cutout's engine could not be set up: %v. Check that the models are installed (make models)", err)
+		return fmt.Errorf("Cutout's engine could not be set up: %s. Check that the models are installed (make models)", quote.Text(err.Error()))
 	}
 	if old := b.eng; old != nil {
 		go func() { old.users.Wait(); old.Close() }()
@@ -207,15 +214,18 @@ func (b *backend) manifest() (*models.Manifest, error) {
 	return models.Load(dir)
 }
 
-// userError turns a refusal or an engine failure into a sentence that names the file and
-// says what to do; it still unwraps to err.
+// userError turns a refusal or an engine failure into a sentence that names the file
+// (quoted) and says what to do; it still unwraps to err. What the message repeats of the
+// engine's words is escaped: they came from a process that reads hostile files.
 func userError(path string, err error) error {
-	name := filepath.Base(path)
+	name := quote.Name(filepath.Base(path))
 	var refused *validate.Error
 	if errors.As(err, &refused) {
-		return &sentence{msg: err.Error() + ". " + refusalAdvice(err), err: err}
+		return &sentence{msg: quote.Text(err.Error()) + ". " + refusalAdvice(err), err: err}
 	}
-	msg := strings.TrimPrefix(err.Error(), name+": ")
+	msg := quote.Text(err.Error())
+	msg = strings.TrimPrefix(msg, name+": ")
+	msg = strings.TrimPrefix(msg, filepath.Base(path)+": ")
 	advice := "Check that the file opens in an image viewer, or save it again as PNG or JPEG."
 	switch {
 	case errors.Is(err, ErrEngineStart):
@@ -224,8 +234,6 @@ func userError(path string, err error) error {
 		advice = "Try a smaller image, or try again when the computer is less busy."
 	case errors.Is(err, ErrEngineOOM):
 		advice = "Try a smaller image, or lower the megapixel limit in Settings so such images are refused up front."
-	case errors.Is(err, ErrEngineKilled):
-		advice = "Something outside Cutout (often the system, short of memory) kept stopping its engine; close other programs and try again."
 	case errors.Is(err, ErrEngineCrash):
 		advice = "Try again; if it happens again, the file may be damaged: save it again from its source."
 	}
@@ -263,12 +271,3 @@ type sentence struct {
 
 func (s *sentence) Error() string { return s.msg }
 func (s *sentence) Unwrap() error { return s.err }
-
-// unwrapPath drops the path from an *os.PathError (the sentence names it already).
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}

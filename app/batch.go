@@ -6,24 +6,33 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"cutout/engine/infer"
 	"cutout/engine/matte"
 	"cutout/engine/validate"
 	"cutout/engine/ycc"
+	"cutout/internal/quote"
 )
 
 // Job is one input file and where its result goes, relative to the output folder.
 type Job struct {
+	// Path is the input as the user knows it: named, or found in a folder they named.
 	Path string
-	Rel  string
+	// Rel is where the result goes, relative to the output folder (with .png for its
+	// extension).
+	Rel string
+	// Root and In say where a file found in a named folder is opened: In, a relative path,
+	// beneath the folder Root, with no link below Root followed. Without Root, Path is a
+	// file the user named, opened as validate.File opens it (its links followed).
+	Root, In string
 }
 
 // StageTimes are the wall-clock durations of one job's stages.
@@ -43,7 +52,8 @@ type Outcome struct {
 type Processor struct {
 	Engine Engine
 	Limits validate.Limits
-	// Roots are the folders symbolic links may lead into (the folders the user named).
+	// Roots are folders the user named, for jobs without a Root of their own: a Path
+	// inside one is opened beneath it (see validate.File).
 	Roots  []string
 	Matte  matte.Options
 	Sink   *Sink
@@ -82,7 +92,13 @@ func (p *Processor) Run(ctx context.Context, jobs <-chan Job, done func(Outcome)
 func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	o := Outcome{Job: j}
 	t0 := time.Now()
-	_, data, err := validate.File(j.Path, p.Limits, p.Roots...)
+	var data []byte
+	var err error
+	if j.Root != "" {
+		_, data, err = validate.FileIn(j.Path, j.Root, j.In, p.Limits)
+	} else {
+		_, data, err = validate.File(j.Path, p.Limits, p.Roots...)
+	}
 	o.Times.Read = time.Since(t0)
 	if err != nil {
 		o.Err = err
@@ -91,7 +107,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	r, err := p.Engine.Cut(ctx, j.Path, data)
 	data = nil
 	if err != nil {
-		o.Err = err
+		o.Err = fromEngine(j.Path, err)
 		return o
 	}
 	big := r.Mask.Rect.Dx()*r.Mask.Rect.Dy() >= infer.BigResult
@@ -127,7 +143,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	}
 	o.Times.Finish = time.Since(t1)
 	if err != nil {
-		o.Err = fmt.Errorf("%s: finishing the cut-out failed: %w", filepath.Base(j.Path), err)
+		o.Err = fmt.Errorf("%s: finishing the cut-out failed: %w", quote.Name(filepath.Base(j.Path)), err)
 		return o
 	}
 	if err := ctx.Err(); err != nil {
@@ -140,9 +156,9 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	var ee *EncodeError
 	switch {
 	case errors.As(err, &ee):
-		o.Err = fmt.Errorf("%s: encoding the PNG failed: %w", filepath.Base(j.Path), ee.Err)
+		o.Err = fmt.Errorf("%s: encoding the PNG failed: %w", quote.Name(filepath.Base(j.Path)), ee.Err)
 	case err != nil:
-		o.Err = fmt.Errorf("%s: writing the result into %s failed: %w", filepath.Base(j.Path), p.OutDir, err)
+		o.Err = &writeError{name: filepath.Base(j.Path), dir: p.OutDir, err: err}
 	default:
 		o.Output = out
 	}
@@ -164,53 +180,62 @@ func grayOf(img *image.NRGBA) *image.Gray {
 	return g
 }
 
-// knownExtension reports whether name ends in an extension of a supported format.
-func knownExtension(name string) bool {
-	ext := strings.ToLower(filepath.Ext(name))
-	return ext != "" && slices.Contains(validate.Extensions(), ext)
-}
-
 // ErrCancelled is the cause used when the user stops a batch.
 var ErrCancelled = errors.New("cancelled")
 
-// CollectJobs expands files and folders (recursively) into jobs: a file named directly goes
-// to OUT/name.png, a file found in a folder to OUT/<path inside that folder>.png. Folders'
-// hidden entries and files whose extension no supported format uses are skipped; anything
-// named directly is kept, so that validation explains why it is refused.
-func CollectJobs(args []string) ([]Job, []error) {
-	var jobs []Job
-	var errs []error
-	for _, a := range args {
-		fi, err := os.Stat(a)
-		if err != nil || !fi.IsDir() {
-			jobs = append(jobs, Job{Path: a, Rel: filepath.Base(a)})
-			continue
-		}
-		err = filepath.WalkDir(a, func(path string, d os.DirEntry, err error) error {
-			if err != nil {
-				errs = append(errs, err)
-				return nil
-			}
-			name := d.Name()
-			if path != a && len(name) > 0 && name[0] == '.' {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() || !knownExtension(name) {
-				return nil
-			}
-			rel, err := filepath.Rel(a, path)
-			if err != nil {
-				return err
-			}
-			jobs = append(jobs, Job{Path: path, Rel: rel})
-			return nil
-		})
-		if err != nil {
-			errs = append(errs, err)
-		}
+// engineFailure is an error of the engine, made safe to print. The engine decodes hostile
+// files and may be compromised, so its message — which came through the protocol — is
+// escaped, and the file is named by the app, quoted.
+type engineFailure struct {
+	msg string
+	err error
+}
+
+func (e *engineFailure) Error() string { return e.msg }
+func (e *engineFailure) Unwrap() error { return e.err }
+
+// fromEngine wraps an error of Engine.Cut for the file at path (see engineFailure). The
+// supervisor's "name: " prefix is replaced by the quoted name; a message that names the
+// file quoted already (a refusal) keeps its own wording.
+func fromEngine(path string, err error) error {
+	var ef *engineFailure
+	if errors.As(err, &ef) || errors.Is(err, context.Canceled) || errors.Is(err, ErrCancelled) {
+		return err
 	}
-	return jobs, errs
+	base := filepath.Base(path)
+	msg := quote.Text(strings.TrimPrefix(err.Error(), base+": "))
+	if name := quote.Name(base); !strings.Contains(msg, name) {
+		msg = name + ": " + msg
+	}
+	return &engineFailure{msg: msg, err: err}
+}
+
+// writeError is a result that could not be written into the output folder.
+type writeError struct {
+	name, dir string
+	err       error
+}
+
+func (e *writeError) Error() string {
+	reason := systemReason(e.err)
+	if errors.Is(e.err, syscall.ELOOP) {
+		reason = "a link inside the output folder is in the way, and links there are never followed"
+	}
+	return fmt.Sprintf("%s: writing the result into %s failed: %s", quote.Name(e.name), quote.Name(e.dir), quote.Text(reason))
+}
+func (e *writeError) Unwrap() error { return e.err }
+
+// systemReason is the system's reason of an error on a path, with the full path left out
+// when the error is the os package's (the sentence around it names the file); anything else
+// is the error's own message.
+func systemReason(err error) string {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err.Error()
+	case errors.As(err, &le):
+		return le.Err.Error()
+	}
+	return err.Error()
 }

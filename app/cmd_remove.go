@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
+
+	"cutout/internal/quote"
 )
 
 func cmdRemove(args []string, stdout, stderr io.Writer) int {
@@ -42,23 +44,25 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cutout remove:", err)
 		return 2
 	}
+	// A folder that cannot be read in part is a failure like a refused file: it is said at
+	// once, counted, and listed again in the summary.
 	jobs, walkErrs := CollectJobs(inputs)
 	for _, e := range walkErrs {
-		fmt.Fprintln(stderr, "cutout remove:", e)
+		fmt.Fprintln(stderr, "cutout remove:", quote.Text(e.Error()))
 	}
 	if len(jobs) == 0 {
-		fmt.Fprintln(stderr, "cutout remove: no images found in", inputs)
+		fmt.Fprintln(stderr, "cutout remove: no images found in", quoteAll(inputs))
 		return 1
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
-		fmt.Fprintln(stderr, "cutout remove: cannot create the output folder:", err)
+		fmt.Fprintf(stderr, "cutout remove: cannot create the output folder %s: %s\n", quote.Name(*out), quote.Text(systemReason(err)))
 		return 1
 	}
 	lim := limits()
 	cfg, level := engine(lim, stderr)
 	eng, err := NewEngine(context.Background(), cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "cutout remove:", err)
+		fmt.Fprintln(stderr, "cutout remove:", quote.Text(err.Error()))
 		return 1
 	}
 	defer eng.Close()
@@ -69,16 +73,7 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 			sink.Protect = append(sink.Protect, fi)
 		}
 	}
-	roots := make([]string, 0, len(inputs))
-	for _, in := range inputs {
-		if abs, err := filepath.Abs(in); err == nil {
-			if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
-				abs = filepath.Dir(abs)
-			}
-			roots = append(roots, abs)
-		}
-	}
-	p := &Processor{Engine: eng, Limits: lim, Roots: roots, Matte: mo, Sink: sink, OutDir: *out, Workers: 2}
+	p := &Processor{Engine: eng, Limits: lim, Matte: mo, Sink: sink, OutDir: *out, Workers: 2}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -108,16 +103,28 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 		}
 	})
 	sort.Slice(failed, func(i, j int) bool { return failed[i].Job.Path < failed[j].Job.Path })
-	fmt.Fprintf(stderr, "done %d, failed %d, in %s\n", done, len(jobs)-done, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "done %d, failed %d, in %s\n", done, len(jobs)-done+len(walkErrs), time.Since(start).Round(time.Millisecond))
+	for _, e := range walkErrs {
+		fmt.Fprintf(stderr, "  failed: %s\n", quote.Text(e.Error()))
+	}
 	for _, o := range failed {
-		fmt.Fprintf(stderr, "  failed: %v\n", o.Err)
+		fmt.Fprintf(stderr, "  failed: %s\n", quote.Text(o.Err.Error()))
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "cutout remove: interrupted; files not started were left alone")
 		return 130
 	}
-	if len(failed) > 0 {
+	if len(failed) > 0 || len(walkErrs) > 0 {
 		return 1
 	}
 	return 0
+}
+
+// quoteAll quotes each name and joins them with commas.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quote.Name(n)
+	}
+	return strings.Join(q, ", ")
 }

@@ -17,6 +17,7 @@ import (
 	"cutout/app/watch"
 	"cutout/engine/matte"
 	"cutout/engine/validate"
+	"cutout/internal/quote"
 )
 
 // watchCommand is a parsed `cutout watch`: the hot folder, the engine and the finishing.
@@ -45,7 +46,7 @@ func cmdWatch(args []string, stdout, stderr io.Writer) int {
 		if ctx.Err() != nil {
 			return 0
 		}
-		fmt.Fprintln(stderr, "cutout watch:", err)
+		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
 		return 1
 	}
 	defer eng.Close()
@@ -84,16 +85,16 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 	}
 	orig, err := watch.ParseOriginals(*originals)
 	if err != nil {
-		fmt.Fprintln(stderr, "cutout watch:", err)
+		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
 		return nil, 2
 	}
 	mo, err := opts()
 	if err != nil {
-		fmt.Fprintln(stderr, "cutout watch:", err)
+		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
 		return nil, 2
 	}
 	if fi, err := os.Stat(pos[0]); err != nil || !fi.IsDir() {
-		fmt.Fprintf(stderr, "cutout watch: the input folder %s does not exist or is not a folder\n", pos[0])
+		fmt.Fprintf(stderr, "cutout watch: the input folder %s does not exist or is not a folder\n", quote.Name(pos[0]))
 		return nil, 2
 	}
 	if *rescan == 0 {
@@ -114,10 +115,12 @@ func (c *watchCommand) run(ctx context.Context, eng Engine, stderr io.Writer) in
 	sink := &Sink{Compression: c.level} // never Overwrite: earlier results stay
 	in, err := filepath.Abs(c.cfg.In)
 	if err != nil {
-		fmt.Fprintln(stderr, "cutout watch:", err)
+		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
 		return 1
 	}
 	p := &Processor{Engine: eng, Limits: c.limits, Roots: []string{in}, Matte: c.matte, Sink: sink, OutDir: c.cfg.Out}
+	// Activity lines quote names and escape messages themselves (watch.Activity.String);
+	// errors below may repeat a path given on the command line, so they are escaped too.
 	cfg := c.cfg
 	cfg.Handler = WatchHandler(p)
 	var mu sync.Mutex
@@ -128,11 +131,11 @@ func (c *watchCommand) run(ctx context.Context, eng Engine, stderr io.Writer) in
 	}
 	w, err := watch.New(cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "cutout watch:", err)
+		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
 		return 2
 	}
 	if err := w.Run(ctx); err != nil {
-		fmt.Fprintln(stderr, "cutout watch:", err)
+		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
 		return 1
 	}
 	s := w.Stats()
@@ -148,7 +151,7 @@ func (c *watchCommand) run(ctx context.Context, eng Engine, stderr io.Writer) in
 // are marked for a later retry; every other failure is the input's and is recorded.
 func WatchHandler(p *Processor) watch.Handler {
 	return func(ctx context.Context, j watch.Job) (string, error) {
-		o := p.Process(ctx, Job{Path: j.Path, Rel: j.Rel})
+		o := p.Process(ctx, Job{Path: j.Path, Rel: j.Rel, Root: j.Root, In: j.Rel})
 		if o.Err != nil {
 			if temporary(o.Err) {
 				return "", watch.Retry(o.Err)

@@ -409,7 +409,7 @@ func TestWatchFolderEvents(t *testing.T) {
 		t.Errorf("outputs %v, want %v", got, want)
 	}
 	log := w.stderr.String()
-	for _, s := range []string{"link.png: is a link", "pipe.jpg: is a named pipe"} {
+	for _, s := range []string{`"link.png": is a link`, `"pipe.jpg": is a named pipe`} {
 		if !strings.Contains(log, s) {
 			t.Errorf("stderr does not say %q", s)
 		}

@@ -6,33 +6,77 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"cutout/engine/matte"
 	"cutout/engine/validate"
+	"cutout/internal/quote"
 )
 
 // parseInterspersed parses flags that may come before, between or after the positional
-// arguments (`cutout remove a.jpg b.jpg -o out`), and returns the positional ones. A lone
-// "--" ends flag parsing.
+// arguments (`cutout remove a.jpg b.jpg -o out`), and returns the positional ones (paths).
+//
+// Paths come from the shell's wildcards as often as from the user's keyboard, so a path must
+// never turn into a flag: a file named "--overwrite" that `*` expands must not switch
+// overwriting on. The rules:
+//   - "--" ends the flags: every argument after it is a path, whatever it looks like.
+//   - An argument that looks like a flag but is none of this command's, and names an existing
+//     file or folder, is a path ("-photo.jpg").
+//   - An argument that is one of this command's flags and also names an existing file or
+//     folder is ambiguous: it is refused with a usage error that says how to mean the path
+//     ("--" before the paths, or "./--overwrite"). Neither guess would be safe: taking it as
+//     the flag lets a file name change what the command does, taking it as a path silently
+//     drops a flag the user typed.
+//   - A flag's value is the next argument, whatever it looks like (`-o -out`), as the flag
+//     package reads it.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		name := strings.TrimPrefix(a[1:], "-")
+		name, _, hasValue := strings.Cut(name, "=")
+		f := fs.Lookup(name)
+		_, statErr := os.Lstat(a)
+		exists := statErr == nil
+		switch {
+		case f == nil && exists:
+			pos = append(pos, a)
+			continue
+		case f != nil && exists:
+			err := fmt.Errorf("%s is both a flag of this command and a file or folder here; to mean the file, "+
+				"put the paths after -- (cutout %s -o OUT -- *) or write %s", quote.Name(a), fs.Name(), quote.Name("./"+a))
+			fmt.Fprintln(fs.Output(), err)
 			return nil, err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
+		flags = append(flags, a) // a flag, or no flag at all: the flag package says which
+		if f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
 		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
 	}
+	if err := fs.Parse(flags); err != nil {
+		return nil, err
+	}
+	// Flags only went in, so anything left over is a value-less word the flag package
+	// stopped at (a lone "-"): a path.
+	return append(pos, fs.Args()...), nil
+}
+
+// isBoolFlag reports whether f takes no value of its own (-v, --overwrite).
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // matteFlags registers the finishing flags on fs and returns a function that builds the
@@ -123,7 +167,7 @@ func engineFlags(fs *flag.FlagSet) func(lim validate.Limits, stderr io.Writer) (
 	return func(lim validate.Limits, stderr io.Writer) (SupervisorConfig, png.CompressionLevel) {
 		if *unverified != "" {
 			fmt.Fprintf(stderr, "WARNING: loading %s WITHOUT checksum verification (--allow-unverified-model).\n"+
-				"         Only do this with a model file you made or trust.\n", *unverified)
+				"         Only do this with a model file you made or trust.\n", quote.Name(*unverified))
 		}
 		level := png.DefaultCompression
 		if *fast {

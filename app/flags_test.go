@@ -4,7 +4,9 @@ import (
 	"flag"
 	"image/color"
 	"io"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"cutout/engine/matte"
@@ -76,5 +78,59 @@ func TestMatteFlags(t *testing.T) {
 	}
 	if _, err = parse("--refine", "magic"); err == nil {
 		t.Fatal("unknown refinement accepted")
+	}
+}
+
+// TestArgumentsThatAreFiles: a file whose name is a flag never switches the flag on. After
+// "--" everything is a path; a flag-like name that is no flag of the command but an
+// existing file is a path; a name that is both a flag and an existing file is refused.
+func TestArgumentsThatAreFiles(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, name := range []string{"--overwrite", "-photo.jpg", "a.jpg"} {
+		if err := os.WriteFile(name, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parse := func(args ...string) ([]string, string, bool, error) {
+		fs := flag.NewFlagSet("remove", flag.ContinueOnError)
+		var msg strings.Builder
+		fs.SetOutput(&msg)
+		out := fs.String("o", "", "")
+		over := fs.Bool("overwrite", false, "")
+		pos, err := parseInterspersed(fs, args)
+		if err != nil {
+			return nil, msg.String(), *over, err
+		}
+		return pos, *out, *over, nil
+	}
+
+	// What `cutout remove * -o out` becomes here.
+	_, msg, over, err := parse("--overwrite", "-photo.jpg", "a.jpg", "-o", "out")
+	if err == nil || over {
+		t.Fatalf("a file named --overwrite: err %v, overwrite %v; want a refusal", err, over)
+	}
+	if !strings.Contains(msg, `"--overwrite" is both a flag`) || !strings.Contains(msg, "--") {
+		t.Errorf("the refusal does not say what to do: %q", msg)
+	}
+	pos, out, over, err := parse("-o", "out", "--", "--overwrite", "-photo.jpg", "a.jpg")
+	if err != nil || over || out != "out" || !slices.Equal(pos, []string{"--overwrite", "-photo.jpg", "a.jpg"}) {
+		t.Errorf("after --: %v %q %v %v", pos, out, over, err)
+	}
+	pos, _, over, err = parse("-photo.jpg", "./--overwrite", "-o", "out")
+	if err != nil || over || !slices.Equal(pos, []string{"-photo.jpg", "./--overwrite"}) {
+		t.Errorf("an existing file that is no flag: %v %v %v", pos, over, err)
+	}
+	pos, _, over, err = parse("a.jpg", "--overwrite=true", "-o", "out")
+	if err != nil || !over || !slices.Equal(pos, []string{"a.jpg"}) {
+		t.Errorf("a flag typed as such (no such file): %v %v %v", pos, over, err)
+	}
+	// A flag's value is taken whatever it looks like, as the flag package takes it.
+	if _, out, _, err = parse("-o", "-photo.jpg"); err != nil || out != "-photo.jpg" {
+		t.Errorf("a value that looks like a flag: %q %v", out, err)
+	}
+	// A flag that is neither the command's nor a file is a usage error.
+	if _, _, _, err = parse("--nope", "a.jpg"); err == nil {
+		t.Error("an unknown flag was accepted")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"cutout/engine/infer"
 	"cutout/engine/matte"
 	"cutout/engine/validate"
+	"cutout/internal/quote"
 	"cutout/ui"
 )
 
@@ -62,11 +63,11 @@ func (h *hotFolders) List() []ui.HotFolder {
 func (h *hotFolders) Add(c ui.HotFolderConfig) (ui.HotFolder, error) {
 	in, err := filepath.Abs(c.In)
 	if err != nil || c.In == "" {
-		return ui.HotFolder{}, fmt.Errorf("the hot folder %q could not be added: it is not a folder name", c.In)
+		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: it is not a folder name", quote.Name(c.In))
 	}
 	out, err := filepath.Abs(c.Out)
 	if err != nil || c.Out == "" {
-		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %q is not a folder name for the cut-outs", in, c.Out)
+		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %s is not a folder name for the cut-outs", quote.Name(in), quote.Name(c.Out))
 	}
 	c.In, c.Out = in, out
 	orig := watch.Keep
@@ -75,24 +76,24 @@ func (h *hotFolders) Add(c ui.HotFolderConfig) (ui.HotFolder, error) {
 	}
 	mo := matte.DefaultOptionsFor(c.Refine)
 	if err := mo.Validate(); err != nil {
-		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %v", in, err)
+		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %s", quote.Name(in), quote.Text(err.Error()))
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: Cutout is closing", in)
+		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: Cutout is closing", quote.Name(in))
 	}
 	for _, it := range h.items {
 		if filepath.Clean(it.Out) == filepath.Clean(out) {
 			return ui.HotFolder{}, fmt.Errorf("the output folder %s already receives the cut-outs of the hot folder %s; "+
-				"choose another output folder for %s (one output folder serves one hot folder)", out, it.In, in)
+				"choose another output folder for %s (one output folder serves one hot folder)", quote.Name(out), quote.Name(it.In), quote.Name(in))
 		}
 	}
 	w, err := h.m.Add(watch.Config{In: in, Out: out, Recursive: c.Recursive, Originals: orig,
 		Handler: h.handler(in, out, mo), Extensions: validate.Extensions(), OutputExt: ".png",
 		MaxHash: h.limits().MaxBytes + 1})
 	if err != nil {
-		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %v", in, err)
+		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %s", quote.Name(in), quote.Text(err.Error()))
 	}
 	h.next++
 	it := &hotItem{HotFolder: ui.HotFolder{ID: h.next, HotFolderConfig: c}, w: w, quit: make(chan struct{})}
@@ -269,7 +270,7 @@ func (s sharedEngine) Cut(ctx context.Context, name string, data []byte) (*infer
 	}
 	s.b.mu.Unlock()
 	if eng == nil {
-		return nil, fmt.Errorf("%s: %w (Cutout is closing or its settings are broken)", filepath.Base(name), ErrEngineStart)
+		return nil, fmt.Errorf("%s: %w (Cutout is closing or its settings are broken)", quote.Name(filepath.Base(name)), ErrEngineStart)
 	}
 	defer eng.users.Done()
 	return eng.Cut(ctx, name, data)

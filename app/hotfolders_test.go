@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cutout/engine/matte"
+	"cutout/internal/quote"
 	"cutout/ui"
 )
 
@@ -24,7 +25,7 @@ func TestHotFoldersRealEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := hot.Add(ui.HotFolderConfig{In: t.TempDir(), Out: out + "/"}); err == nil ||
-		!strings.HasPrefix(err.Error(), "the output folder "+out+" already receives the cut-outs of the hot folder "+in) {
+		!strings.HasPrefix(err.Error(), "the output folder "+quote.Name(out)+" already receives the cut-outs of the hot folder "+quote.Name(in)) {
 		t.Errorf("a shared output folder: %v", err)
 	}
 	waitHot(t, hot, f.ID, "watching", func(s ui.HotFolderStats) bool { return s.State == ui.HotWatching })

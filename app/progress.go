@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"cutout/internal/quote"
 )
 
 // progress draws a one-line bar on a terminal, or prints a line per finished file otherwise.
@@ -41,16 +43,18 @@ func (p *progress) finish(o Outcome) {
 	if o.Err != nil {
 		p.failed++
 	}
+	// Names and messages are quoted and escaped: a file name can hold terminal escapes or a
+	// newline that forges a line.
 	if !p.tty {
 		if o.Err != nil {
-			fmt.Fprintf(p.w, "[%d/%d] failed: %v\n", p.done, p.total, o.Err)
+			fmt.Fprintf(p.w, "[%d/%d] failed: %s\n", p.done, p.total, quote.Text(o.Err.Error()))
 		} else {
-			fmt.Fprintf(p.w, "[%d/%d] %s -> %s\n", p.done, p.total, o.Job.Path, o.Output)
+			fmt.Fprintf(p.w, "[%d/%d] %s -> %s\n", p.done, p.total, quote.Name(o.Job.Path), quote.Name(o.Output))
 		}
 		return
 	}
 	if o.Err != nil {
-		fmt.Fprintf(p.w, "\r\033[K%v\n", o.Err)
+		fmt.Fprintf(p.w, "\r\033[K%s\n", quote.Text(o.Err.Error()))
 	}
 	fill := p.width * p.done / max(p.total, 1)
 	el := time.Since(p.started)

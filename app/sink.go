@@ -1,27 +1,24 @@
 package app
 
 import (
-	"bufio"
 	"compress/flate"
-	"errors"
-	"fmt"
 	"image"
 	"image/png"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"cutout/app/fastpng"
+	"cutout/internal/beneath"
 )
 
 // Sink writes finished images into a folder atomically: the bytes go to a hidden temporary
 // file in the destination folder, are flushed to disk, and only then appear under their final
-// name. An existing file is never replaced unless Overwrite is set, and never one of Protect.
+// name. An existing file is never replaced unless Overwrite is set, and never one of Protect;
+// no link inside the folder is ever followed.
 type Sink struct {
 	// Overwrite replaces an earlier output of the same name instead of choosing a new name.
 	Overwrite bool
@@ -115,104 +112,15 @@ func (s *Sink) level() int {
 }
 
 // Write runs write into a temporary file in dir and gives it the name rel (or, when that is
-// taken and Overwrite is off, rel with " (1)", " (2)", … before the extension).
+// taken and Overwrite is off, rel with " (1)", " (2)", … before the extension, shortened to
+// fit the system's limit on names). rel's folders are made as needed. Nothing below dir is
+// ever reached through a link: a link planted in the output folder, as a folder on the way or
+// as the name itself, is never followed (see beneath.WriteFile), and with Overwrite only a
+// regular file is replaced.
 func (s *Sink) Write(dir, rel string, write func(io.Writer) error) (path string, err error) {
-	final := filepath.Join(dir, rel)
-	folder := filepath.Dir(final)
-	if err := os.MkdirAll(folder, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(folder, ".cutout-*.tmp")
+	got, err := beneath.WriteFile(dir, rel, beneath.Options{Replace: s.Overwrite, Keep: s.Protect}, write)
 	if err != nil {
 		return "", err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(bw); err != nil {
-		return "", err
-	}
-	if err := bw.Flush(); err != nil {
-		return "", err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	path, err = s.publish(tmp.Name(), final)
-	if err != nil {
-		return "", err
-	}
-	syncDir(folder)
-	return path, nil
-}
-
-// publish gives the temporary file its final name.
-func (s *Sink) publish(tmp, final string) (string, error) {
-	if s.Overwrite && !s.protected(final) {
-		if fi, err := os.Lstat(final); err == nil && !fi.Mode().IsRegular() {
-			return "", fmt.Errorf("%s exists and is not a regular file", final)
-		}
-		return final, os.Rename(tmp, final)
-	}
-	ext := filepath.Ext(final)
-	stem := strings.TrimSuffix(final, ext)
-	for i := 0; i < 10000; i++ {
-		name := final
-		if i > 0 {
-			name = fmt.Sprintf("%s (%d)%s", stem, i, ext)
-		}
-		err := os.Link(tmp, name) // fails if name exists: never clobbers
-		if err == nil {
-			os.Remove(tmp)
-			return name, nil
-		}
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if !linkUnsupported(err) {
-			return "", err
-		}
-		// Filesystems without hard links (FAT, some network shares): check, then rename.
-		if _, err := os.Lstat(name); err == nil {
-			continue
-		}
-		return name, os.Rename(tmp, name)
-	}
-	return "", fmt.Errorf("no free name for %s", final)
-}
-
-func (s *Sink) protected(path string) bool {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return false
-	}
-	for _, p := range s.Protect {
-		if os.SameFile(fi, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func linkUnsupported(err error) bool {
-	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) ||
-		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EXDEV)
-}
-
-// syncDir flushes a folder's entries so a rename survives a crash.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	return filepath.Join(dir, got), nil
 }

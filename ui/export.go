@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/storage"
 
 	"cutout/engine/matte"
+	"cutout/internal/quote"
 )
 
 // exportTask is what exporting one photo needs, copied on the UI goroutine.
@@ -34,7 +35,7 @@ func (u *UI) onSave() {
 		return
 	}
 	if st, _, _ := u.jobs.view(j); st != stateDone {
-		u.setStatus(fmt.Sprintf("%s is not cut out yet (%s).", j.name, st))
+		u.setStatus(fmt.Sprintf("%s is not cut out yet (%s).", quote.Name(j.name), st))
 		return
 	}
 	t := task(j)
@@ -96,7 +97,7 @@ func (u *UI) export(tasks []exportTask, dir string) {
 	}
 	u.exporting = true
 	u.lastDir = dir
-	u.setStatus(fmt.Sprintf("Exporting %d photo(s) to %s…", len(tasks), dir))
+	u.setStatus(fmt.Sprintf("Exporting %d photo(s) to %s…", len(tasks), quote.Name(dir)))
 	u.act.add()
 	go func() {
 		var written []string
@@ -110,7 +111,7 @@ func (u *UI) export(tasks []exportTask, dir string) {
 				written = append(written, path)
 			}
 			n := i + 1
-			u.do(func() { u.setStatus(fmt.Sprintf("Exporting to %s: %d of %d…", dir, n, len(tasks))) })
+			u.do(func() { u.setStatus(fmt.Sprintf("Exporting to %s: %d of %d…", quote.Name(dir), n, len(tasks))) })
 		}
 		u.do(func() {
 			defer u.act.done()

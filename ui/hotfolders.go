@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"cutout/engine/matte"
+	"cutout/internal/quote"
 )
 
 // HotFolders is what the Hot folders panel needs from the rest of Cutout (implemented by
@@ -312,7 +313,7 @@ func (p *hotPanel) apply(list []HotFolder, stats map[int]HotFolderStats, sel int
 		p.actTitle.SetText("Recent activity")
 	case cur == sel:
 		p.recent = recent
-		p.actTitle.SetText(fmt.Sprintf("Recent activity in %s", list[idx].In))
+		p.actTitle.SetText(fmt.Sprintf("Recent activity in %s", quote.Name(list[idx].In)))
 	}
 	if idx >= 0 {
 		p.remove.Enable()
@@ -364,7 +365,7 @@ func (p *hotPanel) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	on.OnChanged = nil
 	on.SetChecked(f.Enabled)
 	on.OnChanged = func(v bool) { p.onToggle(f.ID, v) }
-	paths.SetText(fmt.Sprintf("%s  →  %s", f.In, f.Out))
+	paths.SetText(quote.Text(fmt.Sprintf("%s  →  %s", f.In, f.Out)))
 	text, imp := s.State.String(), widget.MediumImportance
 	switch {
 	case s.State == HotWatching:
@@ -424,15 +425,16 @@ func (p *hotPanel) updateActivityRow(i widget.ListItemID, o fyne.CanvasObject) {
 	what.SetText(activityText(a))
 }
 
-// activityText is an activity line's file and what happened to it.
+// activityText is an activity line's file and what happened to it, escaped: names and
+// messages come from the folder's files and from the engine.
 func activityText(a HotActivity) string {
 	switch {
 	case a.File != "" && a.Output != "":
-		return fmt.Sprintf("%s → %s", a.File, a.Output)
-	case a.File != "" && strings.Contains(a.Message, filepath.Base(a.File)):
+		return fmt.Sprintf("%s → %s", quote.Text(a.File), quote.Text(a.Output))
+	case a.File != "" && strings.Contains(a.Message, quote.Name(filepath.Base(a.File))):
 		return describe(errors.New(a.Message), "")
 	case a.File != "":
-		return fmt.Sprintf("%s: %s", a.File, describe(errors.New(a.Message), ""))
+		return fmt.Sprintf("%s: %s", quote.Text(a.File), describe(errors.New(a.Message), ""))
 	}
 	return describe(errors.New(a.Message), "")
 }
@@ -479,7 +481,7 @@ func (p *hotPanel) add(c HotFolderConfig) {
 				if i := p.indexOf(f.ID); i >= 0 {
 					p.list.Select(i)
 				}
-				p.u.setStatus(fmt.Sprintf("Added the hot folder %s: its photos are cut out into %s.", f.In, f.Out))
+				p.u.setStatus(fmt.Sprintf("Added the hot folder %s: its photos are cut out into %s.", quote.Name(f.In), quote.Name(f.Out)))
 			})
 		}
 	}()
@@ -493,7 +495,7 @@ func (p *hotPanel) onRemove() {
 	}
 	f := p.rows[i]
 	msg := widget.NewLabel(fmt.Sprintf("Stop watching %s and forget it? No file is deleted: "+
-		"the photos stay in it, and the cut-outs in %s.", f.In, f.Out))
+		"the photos stay in it, and the cut-outs in %s.", quote.Name(f.In), quote.Name(f.Out)))
 	msg.Wrapping = fyne.TextWrapWord
 	dialog.ShowCustomConfirm("Remove hot folder", "Remove", "Cancel",
 		container.NewGridWrap(fyne.NewSize(440, 90), msg), func(ok bool) {

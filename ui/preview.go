@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"cutout/engine/matte"
+	"cutout/internal/quote"
 )
 
 // Labels of the preview's choices.
@@ -196,7 +197,7 @@ func (p *previewPanel) refreshJob() {
 			p.requestRender()
 		}
 	case stateFailed:
-		p.showMessage(theme.ErrorIcon(), "Could not cut out "+j.name, reason, "Try again", func() { p.u.jobs.retry(j) })
+		p.showMessage(theme.ErrorIcon(), "Could not cut out "+quote.Name(j.name), reason, "Try again", func() { p.u.jobs.retry(j) })
 	case stateCancelled:
 		p.showMessage(theme.CancelIcon(), j.name, "Cancelled. Nothing was written.", "Try again", func() { p.u.jobs.retry(j) })
 	default:
@@ -224,8 +225,10 @@ func (p *previewPanel) showMessage(icon fyne.Resource, title, text, button strin
 	p.view.setImage(nil, false)
 	p.view.Hide()
 	p.msgIcon.SetResource(icon)
-	p.msgTitle.SetText(title)
-	p.msgText.SetText(text)
+	// Titles and texts carry file names and reasons: escaped, so that they cannot break
+	// the layout or spoof a line.
+	p.msgTitle.SetText(quote.Text(title))
+	p.msgText.SetText(quote.Text(text))
 	p.msgBtn.SetText(button)
 	p.msgBtn.OnTapped = tapped
 	if p.msgBusy.Visible() {

@@ -8,6 +8,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"cutout/internal/quote"
 )
 
 // queuePanel lists the jobs: a row per photo with its thumbnail, name, state and, for
@@ -89,7 +91,7 @@ func (q *queuePanel) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	j := q.rows[id]
 	st, reason, thumb := q.u.jobs.view(j)
-	r.name.SetText(j.name)
+	r.name.SetText(quote.Text(j.name)) // a name's newlines and escapes are shown, not obeyed
 	if thumb == nil {
 		r.thumb.Image, r.thumb.Resource = nil, theme.FileImageIcon()
 		r.thumb.Refresh()
@@ -108,7 +110,7 @@ func (q *queuePanel) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	case stateCancelled, stateWaiting:
 		r.state.Importance = widget.LowImportance
 	}
-	r.state.SetText(text)
+	r.state.SetText(quote.Text(text))
 	switch st {
 	case stateFailed, stateCancelled:
 		r.action.SetIcon(theme.ViewRefreshIcon())

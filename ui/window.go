@@ -15,6 +15,8 @@ import (
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"cutout/internal/quote"
 )
 
 // flushInterval is how often queue changes reach the widgets: workers report every step,
@@ -188,7 +190,7 @@ func (u *UI) addFiles(files []string, errs []error, asked []string) {
 	case len(errs) > 0:
 		u.setStatus(fmt.Sprintf("Added %d photos; %d could not be read: %s", len(files), len(errs), describe(errs[0], "")))
 	case len(files) == 0:
-		u.setStatus(fmt.Sprintf("No photos found in %s. Cutout reads %s files.", strings.Join(baseNames(asked), ", "),
+		u.setStatus(fmt.Sprintf("No photos found in %s. Cutout reads %s files.", quoteNames(baseNames(asked)),
 			strings.Join(u.b.Extensions(), ", ")))
 	default:
 		u.setStatus(fmt.Sprintf("Added %d photo(s).", len(files)))
@@ -272,14 +274,16 @@ func (u *UI) applySettings(s settings) {
 	}()
 }
 
-// setStatus shows a line in the status bar.
-func (u *UI) setStatus(s string) { u.status.SetText(s) }
+// setStatus shows a line in the status bar. Lines often repeat a file name or a message
+// of the engine: they are escaped (quote.Text), so no newline or control character of a
+// name reaches the label.
+func (u *UI) setStatus(s string) { u.status.SetText(quote.Text(s)) }
 
 // showError shows err in a dialog, as a sentence.
 func (u *UI) showError(err error) {
 	msg := describe(err, "")
 	u.setStatus(msg)
-	l := widget.NewLabel(msg)
+	l := widget.NewLabel(msg) // describe escapes
 	l.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustom("Something went wrong", "OK", container.NewGridWrap(fyne.NewSize(420, 90), l), u.win)
 	d.Show()
@@ -366,19 +370,21 @@ func (a *activity) done() {
 	a.mu.Unlock()
 }
 
-// describe turns err into a sentence for a person: it names the file (when name is not
-// empty and the message does not already) and ends with a full stop. Errors from the
-// backend are sentences already; anything else is wrapped.
+// describe turns err into a sentence for a person: it names the file, quoted (when name is
+// not empty and the message does not already), ends with a full stop, and is escaped
+// (quote.Text): a message can repeat a file's name or the engine's words, and neither may
+// put a newline or a control character into a label. Errors from the backend are sentences
+// already; anything else is wrapped.
 func describe(err error, name string) string {
 	if err == nil {
 		return ""
 	}
-	msg := strings.TrimSpace(err.Error())
+	msg := quote.Text(strings.TrimSpace(err.Error()))
 	if errors.Is(err, context.DeadlineExceeded) {
 		msg = "it took too long and was stopped"
 	}
-	if name != "" && !strings.Contains(msg, name) {
-		msg = fmt.Sprintf("%s could not be cut out: %s", name, msg)
+	if name != "" && !strings.Contains(msg, quote.Name(name)) {
+		msg = fmt.Sprintf("%s could not be cut out: %s", quote.Name(name), msg)
 	}
 	if msg == "" {
 		msg = "Something went wrong"
@@ -388,6 +394,15 @@ func describe(err error, name string) string {
 		msg += "."
 	}
 	return msg
+}
+
+// quoteNames quotes each name and joins them with commas.
+func quoteNames(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quote.Name(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 func baseNames(paths []string) []string {

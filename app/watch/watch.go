@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"cutout/internal/quote"
 )
 
 // Watch is one hot folder. Run it in the foreground (Run) or switch it on and off (Start,
@@ -121,7 +123,7 @@ func (w *Watch) Run(ctx context.Context) error {
 	}
 	r.loop(ctx)
 	w.update(func(s *Stats) { s.State, s.Waiting, s.Busy = Stopped, 0, 0 })
-	w.log(Activity{Kind: KindInfo, Message: "stopped watching " + w.cfg.In})
+	w.log(Activity{Kind: KindInfo, Message: "stopped watching " + quote.Name(w.cfg.In)})
 	return nil
 }
 
