@@ -221,7 +221,7 @@ func photos(t *testing.T, dir string, names ...string) []string {
 }
 
 // errRefused is what the real backend says about an absurd PNG header.
-var errRefused = errors.New("refused: huge.png claims 100000 × 100000 pixels, the limit is 16384 × 16384. " +
+var errRefused = errors.New("refused: \"huge.png\" claims 100000 × 100000 pixels, the limit is 16384 × 16384. " +
 	"Make the image smaller, or raise the limit in Settings")
 
 // rowTexts returns the name and state text of every row, as the list shows them.

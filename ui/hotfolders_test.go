@@ -223,7 +223,7 @@ func TestHotCountsFollowChanged(t *testing.T) {
 	f.stats[1] = HotFolderStats{State: HotWatching, Seen: 3, Done: 1, Failed: 1, Waiting: 1}
 	f.recent[1] = []HotActivity{
 		{Time: at, Outcome: "done", File: "coffee.jpg", Output: "coffee.png"},
-		{Time: at.Add(time.Second), Outcome: "failed", File: "huge.png", Message: "refused: huge.png is too large"},
+		{Time: at.Add(time.Second), Outcome: "failed", File: "huge.png", Message: `refused: "huge.png" is too large`},
 	}
 	f.mu.Unlock()
 	f.changed <- struct{}{}
@@ -243,7 +243,7 @@ func TestHotCountsFollowChanged(t *testing.T) {
 			lines = append(lines, cell(0)+" "+cell(1)+" "+row.Objects[0].(*widget.Label).Text)
 		}
 	})
-	want := []string{"14:03:10 failed Refused: huge.png is too large.", "14:03:09 done coffee.jpg → coffee.png"}
+	want := []string{`14:03:10 failed Refused: "huge.png" is too large.`, "14:03:09 done coffee.jpg → coffee.png"}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Errorf("activity (newest first):\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}

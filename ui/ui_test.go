@@ -54,7 +54,7 @@ func TestFailedJobShowsReason(t *testing.T) {
 	h.drop(files...)
 	row := newQueueRow().(*queueRow)
 	h.ui(func() { h.u.queue.updateRow(1, row) })
-	want := "Refused: huge.png claims 100000 × 100000 pixels, the limit is 16384 × 16384. Make the image smaller, or raise the limit in Settings."
+	want := "Refused: \"huge.png\" claims 100000 × 100000 pixels, the limit is 16384 × 16384. Make the image smaller, or raise the limit in Settings."
 	if row.state.Text != want {
 		t.Errorf("row says %q\nwant      %q", row.state.Text, want)
 	}
@@ -378,8 +378,8 @@ func TestDescribe(t *testing.T) {
 		name string
 		want string
 	}{
-		{errRefused, "huge.png", "Refused: huge.png claims 100000 × 100000 pixels, the limit is 16384 × 16384. Make the image smaller, or raise the limit in Settings."},
-		{os.ErrPermission, "a.png", "A.png could not be cut out: permission denied."},
+		{errRefused, "huge.png", "Refused: \"huge.png\" claims 100000 × 100000 pixels, the limit is 16384 × 16384. Make the image smaller, or raise the limit in Settings."},
+		{os.ErrPermission, "a.png", `"a.png" could not be cut out: permission denied.`},
 		{os.ErrNotExist, "", "File does not exist."},
 	} {
 		if got := describe(tc.err, tc.name); got != tc.want {
