@@ -116,7 +116,7 @@ func (b *backend) Extensions() []string { return validate.Extensions() }
 
 // Save encodes img as PNG and writes it into dir, atomically, never over an existing file.
 func (b *backend) Save(img image.Image, dir, name string) (string, error) {
-	path, _, _, err := b.sink.WritePNG(dir, filepath.Base(name), func(w io.Writer) error { return b.sink.EncodePNG(w, img) })
+	path, _, _, err := b.sink.WritePNG(dir, filepath.Base(name), false, func(w io.Writer) error { return b.sink.EncodePNG(w, img) })
 	var ee *EncodeError
 	if errors.As(err, &ee) {
 		return "", fmt.Errorf("%s could not be encoded as PNG (%v); try again", quote.Name(name), ee.Err)

@@ -33,6 +33,12 @@ type Job struct {
 	// beneath the folder Root, with no link below Root followed. Without Root, Path is a
 	// file the user named, opened as validate.File opens it (its links followed).
 	Root, In string
+	// Data, when set, is the input's content, already read (and hashed) by the caller: it is
+	// validated and processed as it is, and the file is not opened again.
+	Data []byte
+	// Replace lets the result replace a file at Rel: that file is this input's own earlier
+	// output. Otherwise a taken name gets " (1)", " (2)", … and nothing is replaced.
+	Replace bool
 }
 
 // StageTimes are the wall-clock durations of one job's stages.
@@ -92,11 +98,14 @@ func (p *Processor) Run(ctx context.Context, jobs <-chan Job, done func(Outcome)
 func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	o := Outcome{Job: j}
 	t0 := time.Now()
-	var data []byte
+	data := j.Data
 	var err error
-	if j.Root != "" {
+	switch {
+	case data != nil:
+		_, err = validate.Bytes(j.Path, data, p.Limits)
+	case j.Root != "":
 		_, data, err = validate.FileIn(j.Path, j.Root, j.In, p.Limits)
-	} else {
+	default:
 		_, data, err = validate.File(j.Path, p.Limits, p.Roots...)
 	}
 	o.Times.Read = time.Since(t0)
@@ -151,7 +160,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 		return o
 	}
 	// The PNG streams into its temporary file as it is encoded.
-	out, enc, write, err := p.Sink.WritePNG(p.OutDir, j.Rel, encode)
+	out, enc, write, err := p.Sink.WritePNG(p.OutDir, j.Rel, j.Replace, encode)
 	o.Times.Encode, o.Times.Write = enc, write
 	var ee *EncodeError
 	switch {

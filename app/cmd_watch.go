@@ -151,7 +151,7 @@ func (c *watchCommand) run(ctx context.Context, eng Engine, stderr io.Writer) in
 // are marked for a later retry; every other failure is the input's and is recorded.
 func WatchHandler(p *Processor) watch.Handler {
 	return func(ctx context.Context, j watch.Job) (string, error) {
-		o := p.Process(ctx, Job{Path: j.Path, Rel: j.Rel, Root: j.Root, In: j.Rel})
+		o := p.Process(ctx, Job{Path: j.Path, Rel: j.Output, Root: j.Root, In: j.Rel, Data: j.Data, Replace: j.Replace})
 		if o.Err != nil {
 			if temporary(o.Err) {
 				return "", watch.Retry(o.Err)

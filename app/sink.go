@@ -59,13 +59,14 @@ func (s *Sink) EncodePNGRows(w io.Writer, width, height int, rows func(y int, sc
 
 // WritePNG writes the PNG that encode makes to dir/rel with rel's extension replaced by
 // ".png" (as Write does), streaming it into the temporary file: the whole file is never held
-// in memory. It reports how long encoding and writing took; a failure of encode itself (not
-// of the file) comes back as an *EncodeError.
-func (s *Sink) WritePNG(dir, rel string, encode func(io.Writer) error) (path string, enc, write time.Duration, err error) {
+// in memory. replace lets it replace a regular file of that name (as Overwrite does). It
+// reports how long encoding and writing took; a failure of encode itself (not of the file)
+// comes back as an *EncodeError.
+func (s *Sink) WritePNG(dir, rel string, replace bool, encode func(io.Writer) error) (path string, enc, write time.Duration, err error) {
 	start := time.Now()
 	var tw timedWriter
 	var encoded time.Time
-	path, err = s.Write(dir, strings.TrimSuffix(rel, filepath.Ext(rel))+".png", func(w io.Writer) error {
+	path, err = s.Write(dir, strings.TrimSuffix(rel, filepath.Ext(rel))+".png", replace, func(w io.Writer) error {
 		tw.w = w
 		err := encode(&tw)
 		encoded = time.Now()
@@ -112,13 +113,13 @@ func (s *Sink) level() int {
 }
 
 // Write runs write into a temporary file in dir and gives it the name rel (or, when that is
-// taken and Overwrite is off, rel with " (1)", " (2)", … before the extension, shortened to
+// taken and neither replace nor Overwrite is set, rel with " (1)", " (2)", … before the extension, shortened to
 // fit the system's limit on names). rel's folders are made as needed. Nothing below dir is
 // ever reached through a link: a link planted in the output folder, as a folder on the way or
-// as the name itself, is never followed (see beneath.WriteFile), and with Overwrite only a
-// regular file is replaced.
-func (s *Sink) Write(dir, rel string, write func(io.Writer) error) (path string, err error) {
-	got, err := beneath.WriteFile(dir, rel, beneath.Options{Replace: s.Overwrite, Keep: s.Protect}, write)
+// as the name itself, is never followed (see beneath.WriteFile), and only a regular file is
+// ever replaced.
+func (s *Sink) Write(dir, rel string, replace bool, write func(io.Writer) error) (path string, err error) {
+	got, err := beneath.WriteFile(dir, rel, beneath.Options{Replace: replace || s.Overwrite, Keep: s.Protect}, write)
 	if err != nil {
 		return "", err
 	}

@@ -20,7 +20,7 @@ func TestSinkNeverClobbers(t *testing.T) {
 	s := &Sink{}
 	var got []string
 	for _, body := range []string{"one", "two", "three"} {
-		p, err := s.Write(dir, "photo.png", writeString(body))
+		p, err := s.Write(dir, "photo.png", false, writeString(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func TestSinkOverwriteSparesProtectedInputs(t *testing.T) {
 	}
 	fi, _ := os.Stat(in)
 	s := &Sink{Overwrite: true, Protect: []os.FileInfo{fi}}
-	p, err := s.Write(dir, "x.png", writeString("result"))
+	p, err := s.Write(dir, "x.png", false, writeString("result"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestSinkOverwriteSparesProtectedInputs(t *testing.T) {
 		t.Fatalf("wrote %s", p)
 	}
 	// An earlier output (not an input) is replaced in place.
-	p2, err := s.Write(dir, "x (1).png", writeString("again"))
+	p2, err := s.Write(dir, "x (1).png", false, writeString("again"))
 	if err != nil || p2 != p {
 		t.Fatalf("overwrite wrote %s, %v; want %s", p2, err, p)
 	}
@@ -70,7 +70,7 @@ func TestSinkFailedWriteLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	s := &Sink{}
 	boom := errors.New("encoder failed")
-	_, err := s.Write(dir, "sub/a.png", func(w io.Writer) error {
+	_, err := s.Write(dir, "sub/a.png", false, func(w io.Writer) error {
 		io.WriteString(w, strings.Repeat("x", 1<<21)) // past the buffer: bytes reach the temp file
 		return boom
 	})
@@ -96,7 +96,7 @@ func TestWritePNGStreams(t *testing.T) {
 	if err := s.EncodePNG(&want, img); err != nil {
 		t.Fatal(err)
 	}
-	path, enc, write, err := s.WritePNG(dir, "photo.jpg", func(w io.Writer) error { return s.EncodePNG(w, img) })
+	path, enc, write, err := s.WritePNG(dir, "photo.jpg", false, func(w io.Writer) error { return s.EncodePNG(w, img) })
 	if err != nil || filepath.Base(path) != "photo.png" || enc <= 0 || write <= 0 {
 		t.Fatalf("WritePNG: %s, encode %v, write %v, %v", path, enc, write, err)
 	}
@@ -105,7 +105,7 @@ func TestWritePNGStreams(t *testing.T) {
 	}
 
 	boom := errors.New("encoder failed")
-	_, _, _, err = s.WritePNG(dir, "other.jpg", func(w io.Writer) error {
+	_, _, _, err = s.WritePNG(dir, "other.jpg", false, func(w io.Writer) error {
 		w.Write(want.Bytes()) // past the buffer: bytes reach the temporary file
 		w.Write(want.Bytes())
 		return boom
@@ -122,7 +122,7 @@ func TestWritePNGStreams(t *testing.T) {
 	// An output folder that cannot be made is a write failure, not an encoding one.
 	file := filepath.Join(dir, "a file")
 	os.WriteFile(file, nil, 0o644)
-	_, _, _, err = s.WritePNG(filepath.Join(file, "out"), "x.jpg", func(w io.Writer) error { return s.EncodePNG(w, img) })
+	_, _, _, err = s.WritePNG(filepath.Join(file, "out"), "x.jpg", false, func(w io.Writer) error { return s.EncodePNG(w, img) })
 	if err == nil || errors.As(err, &ee) {
 		t.Fatalf("output folder under a file: %v, want a write error", err)
 	}
@@ -150,7 +150,7 @@ func BenchmarkSinkWrite(b *testing.B) {
 	write := writeString(string(data))
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := s.Write(dir, "photo.png", write); err != nil {
+		if _, err := s.Write(dir, "photo.png", false, write); err != nil {
 			b.Fatal(err)
 		}
 	}

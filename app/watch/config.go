@@ -52,20 +52,29 @@ type Job struct {
 	// Root is IN with its own links resolved: the input is to be opened as Rel beneath it,
 	// with no link below it followed (a folder on the way may have been swapped for one).
 	Root string
-	// Rel is the path inside IN; the output goes to OUT/Rel with its extension replaced.
+	// Rel is the path inside IN.
 	Rel string
 	// Size and Hash (hex SHA-256; "" if too large to hash) are the version that was taken.
 	Size int64
 	Hash string
+	// Data is the content that was hashed, read once: the Handler processes exactly these
+	// bytes, so the journal records the version the output came from. It is nil when the
+	// file is larger than Config.MaxHash; the Handler then reads (and refuses) it itself.
+	Data []byte
+	// Output is where the result goes, relative to OUT, decided by the watch before the work
+	// starts (see Config.OutputExt). With Replace, a file there is this input's own output of
+	// an earlier version and is replaced atomically; without it no file is ever replaced,
+	// and when Output is taken the Handler writes beside it with " (N)" before the extension
+	// (shortened as beneath.Numbered does).
+	Output  string
+	Replace bool
 }
 
-// Handler cuts one input out. It must write its result atomically as OUT/<Rel with its
-// extension replaced by Config.OutputExt>, or, when that name is taken, with " (N)" before
-// the extension (shortened as beneath.Numbered does, never replacing a file), and return
-// the path it wrote. Its errors name the
-// file and say why in words; wrap one with Retry when the file is not at fault (the engine
-// cannot start, the disk is full), so the input is tried again later instead of failing.
-// It is called from several goroutines at once and must return soon after ctx ends.
+// Handler cuts one input out. It writes its result atomically as OUT/Output (see Job) and
+// returns the path it wrote. Its errors name the file and say why in words; wrap one with
+// Retry when the file is not at fault (the engine cannot start, the disk is full), so the
+// input is tried again later instead of failing. It is called from several goroutines at
+// once and must return soon after ctx ends.
 type Handler func(ctx context.Context, j Job) (output string, err error)
 
 // ErrRetry marks a failure that is not the input's fault (see Retry).

@@ -59,7 +59,7 @@ func (r *runner) work(ctx context.Context, t task) result {
 		res.kind, res.err = resRetry, err
 		return res
 	}
-	out, err := r.cfg.Handler(ctx, Job{Path: abs, Root: t.root, Rel: t.rel, Size: t.fi.Size(), Hash: hash})
+	out, err := r.cfg.Handler(ctx, Job{Path: abs, Root: t.root, Rel: t.rel, Size: t.fi.Size(), Hash: hash, Output: outputName(t.rel, r.cfg.OutputExt, 0)})
 	switch {
 	case err != nil && ctx.Err() != nil:
 		res.kind = resAbandoned
