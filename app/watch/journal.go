@@ -15,14 +15,23 @@ import (
 	"syscall"
 	"time"
 
+	"cutout/internal/beneath"
 	"cutout/internal/quote"
 )
 
 // JournalName is the journal's file name in the output folder.
 const JournalName = ".cutout-journal"
 
+// LockName is the file in the output folder whose lock says a Cutout journal is open there.
+// The lock is held on this file, never on the journal, because the journal is replaced when
+// it is compacted or written again after a deletion: a lock on it would be lost with it.
+const LockName = ".cutout-lock"
+
 // journalHeader opens every journal, for people who open the file.
-const journalHeader = "# cutout hot-folder journal v1: op time size mtime sha256 \"input\" \"detail\"\n"
+const journalHeader = "# cutout journal v1: op time size mtime sha256 \"input\" \"detail\" [settings]\n"
+
+// ErrInUse means another running Cutout (a watch or a remove) holds the output folder.
+var ErrInUse = errors.New("the output folder is in use by another running cutout")
 
 // Op is what a journal record says happened.
 type Op string
@@ -46,6 +55,9 @@ type Record struct {
 	Hash    string // lowercase hex SHA-256 of the content; "" when not hashed
 	Path    string
 	Detail  string
+	// Settings fingerprints what shaped the output (model, options, format); "" when not
+	// recorded. A rerun of `cutout remove` with other settings redoes the input.
+	Settings string
 }
 
 // sameStat reports whether the record describes a file of this size and modification time.
@@ -72,6 +84,10 @@ func AppendRecord(b []byte, r Record) []byte {
 	b = strconv.AppendQuote(b, r.Path)
 	b = append(b, ' ')
 	b = strconv.AppendQuote(b, r.Detail)
+	if r.Settings != "" {
+		b = append(b, ' ')
+		b = append(b, r.Settings...)
+	}
 	return append(b, '\n')
 }
 
@@ -132,8 +148,15 @@ func ParseRecord(line []byte) (Record, error) {
 	if r.Path, s, err = unquotePrefix(s); err != nil || r.Path == "" || !strings.HasPrefix(s, " ") {
 		return r, errRecord
 	}
-	if r.Detail, s, err = unquotePrefix(s[1:]); err != nil || s != "" {
+	if r.Detail, s, err = unquotePrefix(s[1:]); err != nil {
 		return r, errRecord
+	}
+	if s != "" {
+		set, ok := strings.CutPrefix(s, " ")
+		if !ok || len(set) == 0 || len(set) > 64 || strings.Trim(set, "0123456789abcdef") != "" {
+			return r, errRecord
+		}
+		r.Settings = set
 	}
 	return r, nil
 }
@@ -181,16 +204,23 @@ type Entry struct {
 }
 
 // Journal records, in OUT, every input taken and its outcome, so that a file is processed
-// once across restarts and crashes. It is append-only: each record is one line, flushed to
-// disk (fdatasync) before Append returns; a torn last line is cut off when it is opened. It
-// is locked while open, so one output folder serves one running watch.
+// once across restarts and crashes; `cutout watch` and `cutout remove` keep the same one. It
+// is append-only: each record is one write of one line, flushed to disk (fdatasync) before
+// Append returns; a write that fails is cut back, so a record is whole or absent, and a torn
+// last line (a crash mid-write) is cut off when it is opened. OUT/LockName is locked while
+// it is open, so one output folder serves one running Cutout.
 type Journal struct {
 	mu      sync.Mutex
 	f       *os.File
+	lock    *os.File // OUT/LockName, locked while the journal is open
+	out     string
 	path    string
+	size    int64 // bytes of whole records in f: a failed append is cut back to it
 	buf     []byte
 	entries map[string]*Entry
 	outputs map[string]string // output path (relative to OUT) → input path
+	latest  map[string]string // input path → its newest output (relative to OUT)
+	claims  map[string]string // output path → input path, claimed for work not yet recorded
 	in      string
 	lines   int
 
@@ -202,33 +232,36 @@ type Journal struct {
 }
 
 // OpenJournal opens (or creates) the journal of the output folder out, for the watch of the
-// folder in whose Handler names outputs with ext. It cuts off a torn last line, compacts a
-// journal whose records are mostly superseded, and adopts outputs written by a run that was
-// killed before it could record them.
+// folder in ("" for `cutout remove`, whose inputs are absolute paths) whose outputs are named
+// with ext. It locks OUT (ErrInUse when another Cutout holds it), cuts off a torn last line,
+// compacts a journal whose records are mostly superseded, and adopts outputs written by a
+// run that was killed before it could record them.
 func OpenJournal(out, in, ext string) (*Journal, error) {
+	lock, err := lockOut(out)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(out, JournalName)
 	// O_NOFOLLOW: a link planted in OUT under the journal's name must not make the journal
 	// append to (or compaction replace) a file elsewhere.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("opening the journal %s: %w", quote.Name(path), err)
 	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("the output folder %s is in use by another running hot folder (%s is locked): %w", quote.Name(out), JournalName, err)
-	}
-	j := &Journal{f: f, path: path, entries: map[string]*Entry{}, outputs: map[string]string{}}
+	j := &Journal{f: f, lock: lock, out: out, path: path}
+	j.reset()
 	if err := j.load(); err != nil {
-		f.Close()
+		j.Close()
 		return nil, err
 	}
 	if j.lines > 64 && j.lines > 2*len(j.entries)+16 {
 		if err := j.compact(); err != nil {
-			f.Close()
+			j.Close()
 			return nil, err
 		}
 	}
-	if j.in != in {
+	if in != "" && j.in != in {
 		if err := j.Append(Record{Op: OpIn, Time: time.Now(), Path: in}); err != nil {
 			j.Close()
 			return nil, err
@@ -266,7 +299,16 @@ func (j *Journal) load() error {
 			return fmt.Errorf("repairing the journal %s: %w", quote.Name(j.path), err)
 		}
 	}
+	j.size = int64(good)
 	return j.f.Sync()
+}
+
+// reset empties the in-memory state (claims survive: they are work in progress).
+func (j *Journal) reset() {
+	j.entries, j.outputs, j.latest, j.lines = map[string]*Entry{}, map[string]string{}, map[string]string{}, 0
+	if j.claims == nil {
+		j.claims = map[string]string{}
+	}
 }
 
 // apply updates the in-memory state with one record.
@@ -289,27 +331,90 @@ func (j *Journal) apply(r Record) {
 		e.Outcome, e.Started = r, nil
 		if r.Op == OpDone {
 			j.outputs[r.Detail] = r.Path
+			j.latest[r.Path] = r.Detail
+			if j.claims[r.Detail] == r.Path {
+				delete(j.claims, r.Detail)
+			}
 		}
 	}
 }
 
-// Append writes r, flushes it to disk and applies it.
+// Append writes r in one write, flushes it to disk and applies it. A write or flush that
+// fails (a full disk) is cut back to the last whole record, so the next record never joins
+// half a line; the error wraps the system's (syscall.ENOSPC, say).
 func (j *Journal) Append(r Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
 		return fmt.Errorf("journal %s: closed", quote.Name(j.path))
 	}
+	if err := j.ensureLocked(); err != nil {
+		return err
+	}
 	j.buf = AppendRecord(j.buf[:0], r)
-	if _, err := j.f.Write(j.buf); err != nil {
+	n, err := j.f.Write(j.buf)
+	if err == nil {
+		err = syncData(j.f)
+	}
+	if err != nil {
+		if n > 0 {
+			// O_APPEND writes at the end whatever the offset: cutting the file back is
+			// enough for the next record to start on a fresh line.
+			if terr := j.f.Truncate(j.size); terr != nil {
+				return fmt.Errorf("writing the journal %s: %w (and cutting back the half-written record failed: %v)", quote.Name(j.path), err, terr)
+			}
+		}
 		return fmt.Errorf("writing the journal %s: %w", quote.Name(j.path), err)
 	}
-	if err := syncData(j.f); err != nil {
-		return fmt.Errorf("flushing the journal %s: %w", quote.Name(j.path), err)
-	}
+	j.size += int64(n)
 	j.apply(r)
 	j.lines++
 	return nil
+}
+
+// Claim reserves an output name for the input in before its work starts, so that the names
+// of a batch are decided in its sorted order, not by which input finishes first. An input
+// keeps the output its last done record names while that name is its own (replace: a file
+// is there to be replaced by the new version); otherwise it gets base, or base with " (1)",
+// " (2)", … (shortened as beneath.Numbered does), the first name no other input owns or has
+// claimed and for which taken reports no file. Claims last until the done record or Release.
+func (j *Journal) Claim(in, base string, taken func(name string) bool) (name string, replace bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if prev := j.latest[in]; prev != "" && j.outputs[prev] == in && (j.claims[prev] == "" || j.claims[prev] == in) {
+		j.claims[prev] = in
+		return prev, taken(prev)
+	}
+	for n := 0; ; n++ {
+		name = numbered(base, n)
+		if owner, ok := j.claims[name]; ok && owner != in {
+			continue
+		}
+		if owner, ok := j.outputs[name]; ok && owner != in {
+			continue
+		}
+		if _, own := j.outputs[name]; !own && taken(name) {
+			continue
+		}
+		j.claims[name] = in
+		return name, j.outputs[name] == in && taken(name)
+	}
+}
+
+// Release gives up a claim whose work ended without a done record.
+func (j *Journal) Release(name, in string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.claims[name] == in {
+		delete(j.claims, name)
+	}
+}
+
+// LatestOutput is the output (relative to OUT) of the input's last done record, "" if none.
+func (j *Journal) LatestOutput(in string) string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.latest[in]
 }
 
 // Lookup returns what the journal knows about the input path rel.
@@ -351,12 +456,17 @@ func (j *Journal) Len() int {
 }
 
 // Ensure writes the journal again from memory when its file was deleted or replaced (the
-// output folder was removed, say); it reports whether it had to.
+// output folder was removed, say); it reports whether it had to. When the lock file went with
+// it and another Cutout has taken the output folder meanwhile, it fails with ErrInUse and
+// every later Append fails too: two processes never write one folder.
 func (j *Journal) Ensure() (bool, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
 		return false, nil
+	}
+	if err := j.ensureLocked(); err != nil {
+		return false, err
 	}
 	onDisk, err := os.Stat(j.path)
 	open, oerr := j.f.Stat()
@@ -373,12 +483,54 @@ func (j *Journal) Ensure() (bool, error) {
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.lock != nil {
+		j.lock.Close()
+		j.lock = nil
+	}
 	if j.f == nil {
 		return nil
 	}
 	err := j.f.Close()
 	j.f = nil
 	return err
+}
+
+// lockOut creates (if needed) and locks OUT/LockName.
+func lockOut(out string) (*os.File, error) {
+	path := filepath.Join(out, LockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening the lock %s: %w", quote.Name(path), err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s (%s is locked)", ErrInUse, quote.Name(out), LockName)
+	}
+	return f, nil
+}
+
+// ensureLocked checks that the lock file in OUT is still the one this journal holds; when it
+// was deleted (with OUT, say), it locks a new one, unless another Cutout got there first.
+// Called with j.mu held.
+func (j *Journal) ensureLocked() error {
+	if j.lock == nil {
+		return fmt.Errorf("%w: %s was taken over by another cutout while it was deleted", ErrInUse, quote.Name(j.out))
+	}
+	onDisk, err := os.Lstat(filepath.Join(j.out, LockName))
+	held, herr := j.lock.Stat()
+	if err == nil && herr == nil && os.SameFile(onDisk, held) {
+		return nil
+	}
+	if err := os.MkdirAll(j.out, 0o755); err != nil {
+		return fmt.Errorf("re-creating the output folder %s: %w", quote.Name(j.out), err)
+	}
+	lock, err := lockOut(j.out)
+	j.lock.Close()
+	j.lock = lock
+	if err != nil {
+		return err
+	}
+	return nil
 }
 
 // compact rewrites the journal with one outcome (and interrupted start) per input: a new
@@ -426,14 +578,11 @@ func (j *Journal) compact() error {
 	if err != nil {
 		return fmt.Errorf("reopening the journal %s: %w", quote.Name(j.path), err)
 	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		return fmt.Errorf("locking the journal %s: %w", quote.Name(j.path), err)
-	}
 	j.f.Close()
 	j.f = f
+	j.size = int64(len(b))
 	// Replaying the compacted lines gives back the same state.
-	j.entries, j.outputs, j.lines = map[string]*Entry{}, map[string]string{}, 0
+	j.reset()
 	recs, _, _ := ParseJournal(b)
 	for _, r := range recs {
 		j.apply(r)
@@ -474,4 +623,9 @@ func (j *Journal) adopt(out, ext string) error {
 		}
 	}
 	return nil
+}
+
+// numbered is the output path base (relative to OUT) with clash number n (0: none).
+func numbered(base string, n int) string {
+	return filepath.Join(filepath.Dir(base), beneath.Numbered(filepath.Base(base), n))
 }

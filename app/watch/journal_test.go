@@ -18,6 +18,7 @@ var recordCases = []Record{
 		Path: "sub dir/with \"quotes\" and spaces.png", Detail: "sub dir/with \"quotes\" and spaces (1).png"},
 	{Op: OpFailed, Time: time.Unix(5, 0), Size: 0, Path: "new\nline\x00.jpg", Detail: "refused: it is\nnot an image"},
 	{Op: OpMoved, Time: time.Unix(6, 0), Path: "ünïcödé/bad\xff\xfe.jpg", Detail: ".cutout-done/ünïcödé/bad\xff\xfe.jpg"},
+	{Op: OpDone, Time: time.Unix(7, 0), Size: 9, Hash: strings.Repeat("c", 64), Path: "/home/u/a.jpg", Detail: "a.png", Settings: "0123456789abcdef"},
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -38,7 +39,7 @@ func TestRecordRoundTrip(t *testing.T) {
 
 func sameRecord(a, b Record) bool {
 	return a.Op == b.Op && nanos(a.Time) == nanos(b.Time) && a.Size == b.Size && nanos(a.ModTime) == nanos(b.ModTime) &&
-		a.Hash == b.Hash && a.Path == b.Path && a.Detail == b.Detail
+		a.Hash == b.Hash && a.Path == b.Path && a.Detail == b.Detail && a.Settings == b.Settings
 }
 
 func TestParseRecordRefuses(t *testing.T) {
@@ -46,6 +47,7 @@ func TestParseRecordRefuses(t *testing.T) {
 		"", "done", "done 1 2 3 - \"a\"", "done 1 2 3 - \"a\" \"b\" extra", "frob 1 2 3 - \"a\" \"b\"",
 		"done -1 2 3 - \"a\" \"b\"", "done 1 2 3 xyz \"a\" \"b\"", "done 1 2 3 - a b", "done 1 2 3 - \"\" \"b\"",
 		"done 1 2 3 - `a` \"b\"", "done  1 2 3 - \"a\" \"b\"",
+		"done 1 2 3 - \"a\" \"b\" ", "done 1 2 3 - \"a\" \"b\"  ab", "done 1 2 3 - \"a\" \"b\" AB",
 	} {
 		if _, err := ParseRecord([]byte(line)); err == nil {
 			t.Errorf("%q parsed", line)
