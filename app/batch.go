@@ -67,12 +67,16 @@ type Processor struct {
 	// Workers is how many jobs are in flight at once: 2 lets one image be read, decoded and
 	// encoded while another is in the model.
 	Workers int
+	// Space, when set, makes a result that does not fit on the disk wait for room instead
+	// of failing (see diskWait).
+	Space *diskWait
 }
 
-// Run processes every job from jobs and reports each outcome to done (from worker
-// goroutines, one call per job). It returns when jobs is closed and drained or ctx ends;
-// jobs not started when ctx ends are reported as cancelled.
-func (p *Processor) Run(ctx context.Context, jobs <-chan Job, done func(Outcome)) {
+// Run processes every job from jobs with process (Processor.Process, or a caller's step
+// around it) and reports each outcome to done (from worker goroutines, one call per job). It
+// returns when jobs is closed and drained or ctx ends; jobs not started when ctx ends are
+// reported as cancelled.
+func (p *Processor) Run(ctx context.Context, jobs <-chan Job, process func(context.Context, Job) Outcome, done func(Outcome)) {
 	n := p.Workers
 	if n <= 0 {
 		n = 2
@@ -87,7 +91,7 @@ func (p *Processor) Run(ctx context.Context, jobs <-chan Job, done func(Outcome)
 					done(Outcome{Job: j, Err: context.Cause(ctx)})
 					continue
 				}
-				done(p.Process(ctx, j))
+				done(process(ctx, j))
 			}
 		}()
 	}
@@ -159,8 +163,20 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 		o.Err = context.Cause(ctx)
 		return o
 	}
-	// The PNG streams into its temporary file as it is encoded.
-	out, enc, write, err := p.Sink.WritePNG(p.OutDir, j.Rel, j.Replace, encode)
+	// The PNG streams into its temporary file as it is encoded. On a full disk the finished
+	// image is kept and written again once there is room (when Space is set): the model is
+	// the expensive part, and running it again would change nothing.
+	var out string
+	var enc, write time.Duration
+	for attempt := 0; ; attempt++ {
+		out, enc, write, err = p.Sink.WritePNG(p.OutDir, j.Rel, j.Replace, encode)
+		if err == nil {
+			p.Space.recovered()
+		}
+		if err == nil || !diskFull(err) || p.Space == nil || p.Space.wait(ctx, err, attempt) != nil {
+			break
+		}
+	}
 	o.Times.Encode, o.Times.Write = enc, write
 	var ee *EncodeError
 	switch {

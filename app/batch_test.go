@@ -90,7 +90,7 @@ func TestFloodKeepsMemoryFlat(t *testing.T) {
 		}
 	}()
 	var outcomes atomic.Int32
-	p.Run(context.Background(), jobs, func(o Outcome) {
+	p.Run(context.Background(), jobs, p.Process, func(o Outcome) {
 		if o.Err == nil {
 			t.Errorf("%s: no error from the refusing engine", o.Job.Path)
 		}

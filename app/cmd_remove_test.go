@@ -88,28 +88,47 @@ func TestRemoveCLI(t *testing.T) {
 	if a := nrgba.NRGBAAt(5, 395).A; a > 50 {
 		t.Errorf("alpha at the bottom-left corner = %d, want transparent", a)
 	}
-	entries, _ := os.ReadDir(out)
-	if len(entries) != 1 {
-		t.Errorf("output folder holds %d entries, want exactly coffee.png", len(entries))
+	if names := visibleNames(t, out); len(names) != 1 {
+		t.Errorf("output folder holds %v, want exactly coffee.png", names)
 	}
 
-	// --mask writes a grey mask; --bgcolor an opaque composite; both next to the first.
+	// Other settings redo the input into its own output: --mask writes a grey mask over the
+	// cut-out, --bgcolor an opaque composite over the mask; no second file appears.
 	stderr.Reset()
 	if code := Main([]string{"remove", "--mask", photo, "-o", out}, &stdout, &stderr); code != 0 {
 		t.Fatalf("--mask: exit %d: %s", code, stderr.String())
 	}
-	mask := decodePNG(t, filepath.Join(out, "coffee (1).png"))
+	mask := decodePNG(t, filepath.Join(out, "coffee.png"))
 	if _, ok := mask.(*image.Gray); !ok {
 		t.Errorf("--mask wrote %T, want 8-bit grey", mask)
 	}
 	if code := Main([]string{"remove", "--bgcolor", "#00ff00", photo, "-o", out}, &stdout, &stderr); code != 0 {
 		t.Fatalf("--bgcolor: exit %d: %s", code, stderr.String())
 	}
-	green := decodePNG(t, filepath.Join(out, "coffee (2).png"))
+	green := decodePNG(t, filepath.Join(out, "coffee.png"))
 	r, g, b, a := green.At(5, 395).RGBA()
 	if a != 0xffff || g < 0xf000 || r > 0x1000 || b > 0x1000 {
 		t.Errorf("--bgcolor corner = %x %x %x %x, want opaque green", r, g, b, a)
 	}
+	if names := visibleNames(t, out); len(names) != 1 {
+		t.Errorf("after three settings the output folder holds %v, want coffee.png alone", names)
+	}
+}
+
+// visibleNames lists the names in dir that are not hidden (the journal and lock are).
+func visibleNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	return names
 }
 
 func TestRemoveUsageErrors(t *testing.T) {
@@ -128,8 +147,8 @@ func TestRemoveUsageErrors(t *testing.T) {
 func TestRemoveUnknownModel(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := Main([]string{"remove", "x.jpg", "-o", t.TempDir(), "--model", "nope"}, &out, &errb)
-	// The engine's message comes back quoted, as everything the engine says is.
-	if code != 1 || !strings.Contains(errb.String(), `unknown model \"nope\"`) {
+	// The model is looked up before any work starts (and before OUT is made).
+	if code != 1 || !strings.Contains(errb.String(), `unknown model "nope"`) {
 		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -500,7 +500,8 @@ func BenchmarkWatchThroughput(b *testing.B) {
 		}
 		close(q)
 		var removeTimes []time.Time
-		newProcessor(src, b.TempDir()).Run(context.Background(), q, func(o Outcome) {
+		proc := newProcessor(src, b.TempDir())
+		proc.Run(context.Background(), q, proc.Process, func(o Outcome) {
 			if o.Err != nil {
 				b.Error(o.Err)
 			}

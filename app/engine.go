@@ -49,6 +49,23 @@ func FindModelsDir() (string, error) {
 	return "", errors.New("the models folder (models/models.toml) was not found; set CUTOUT_MODELS or run from the Cutout folder")
 }
 
+// Resolve finds the configured model's manifest entry without reading the model: the check a
+// command makes before it starts work, and what identifies the model in a journal.
+func (c EngineConfig) Resolve() (*models.Model, error) {
+	dir := c.ModelsDir
+	if dir == "" {
+		var err error
+		if dir, err = FindModelsDir(); err != nil {
+			return nil, err
+		}
+	}
+	man, err := models.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return man.Lookup(c.Model)
+}
+
 // LoadModel resolves and verifies the configured model and returns it with its bytes.
 func (c EngineConfig) LoadModel() (*models.Model, []byte, error) {
 	dir := c.ModelsDir

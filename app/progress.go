@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,20 +41,24 @@ func (p *progress) finish(o Outcome) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
-	if o.Err != nil {
+	skipped := errors.Is(o.Err, errSkipped)
+	if o.Err != nil && !skipped {
 		p.failed++
 	}
 	// Names and messages are quoted and escaped: a file name can hold terminal escapes or a
 	// newline that forges a line.
 	if !p.tty {
-		if o.Err != nil {
+		switch {
+		case skipped:
+			fmt.Fprintf(p.w, "[%d/%d] already done: %s -> %s\n", p.done, p.total, quote.Name(o.Job.Path), quote.Name(o.Output))
+		case o.Err != nil:
 			fmt.Fprintf(p.w, "[%d/%d] failed: %s\n", p.done, p.total, quote.Text(o.Err.Error()))
-		} else {
+		default:
 			fmt.Fprintf(p.w, "[%d/%d] %s -> %s\n", p.done, p.total, quote.Name(o.Job.Path), quote.Name(o.Output))
 		}
 		return
 	}
-	if o.Err != nil {
+	if o.Err != nil && !skipped {
 		fmt.Fprintf(p.w, "\r\033[K%s\n", quote.Text(o.Err.Error()))
 	}
 	fill := p.width * p.done / max(p.total, 1)

@@ -144,3 +144,8 @@ func sweepTemps(dir string, age time.Duration) int {
 	})
 	return n
 }
+
+// SweepTemps removes the temporary files (".cutout-*.tmp") a killed writer left in dir's
+// tree, when they are older than age (a live writer's are younger). Call it with dir's
+// journal open, so no other Cutout is writing there. It returns how many it removed.
+func SweepTemps(dir string, age time.Duration) int { return sweepTemps(dir, age) }

@@ -605,7 +605,13 @@ func (j *Journal) adopt(out, ext string) error {
 	taken := map[string]bool{}
 	for _, s := range starts {
 		for n := 0; n < 10000; n++ {
-			name := outputName(s.Path, ext, n)
+			// A start that names its output (decided before the work) has only that one.
+			name := s.Detail
+			if name == "" {
+				name = outputName(s.Path, ext, n)
+			} else if n > 0 {
+				break
+			}
 			fi, err := os.Lstat(filepath.Join(out, name))
 			if err != nil {
 				break
