@@ -33,7 +33,7 @@ DEPS_STAMP := $(CACHE)/deb-deps.stamp
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all deps ort models build run test check bench bench-peer fuzz eval eval-seg clean
+.PHONY: all deps ort models build run test check bench bench-peer soak fuzz eval eval-seg clean
 all: build
 
 deps: $(DEPS_STAMP)
@@ -101,6 +101,11 @@ $(PEER_STAMP): scripts/peer/package.json
 	touch $@
 bench-peer: build ort models $(PEER_STAMP)
 	$(GO) run ./scripts/benchpeer -bin $(BIN) $(ARGS)
+
+# A long batch outside `make test`: 1,000 mixed files, 5 % hostile, the engine killed from
+# outside every 50 images; every good file must come out exactly once (counts printed).
+soak: build ort models
+	$(GO) run ./scripts/soak -bin $(BIN) $(ARGS)
 
 # Fuzz every Fuzz target for FUZZTIME each (outside `make test`); the inputs the fuzzer found
 # interesting are kept as seed corpus under the package's testdata/fuzz/.
