@@ -40,6 +40,10 @@ type Stats struct {
 	Seen int
 	// Done and Failed count outcomes; Skipped counts inputs found already handled.
 	Done, Failed, Skipped int
+	// StillFailed counts, in a Once run, inputs found unchanged since they failed in an
+	// earlier run (their notes are in OUT/.cutout-failed); Unfinished counts those the run
+	// gave up on because their failures, not their own fault, did not end (no note).
+	StillFailed, Unfinished int
 	// Waiting counts inputs noticed and not yet handed over (settling, or ready and waiting
 	// for a worker); Busy counts those handed to the workers and not finished.
 	Waiting, Busy int

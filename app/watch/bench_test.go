@@ -51,7 +51,7 @@ func BenchmarkHashFile(b *testing.B) {
 	b.SetBytes(fi.Size())
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := hashFile(p, "", fi); err != nil {
+		if _, _, err := hashFile(p, "", fi); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -126,8 +126,20 @@ type Config struct {
 	// MaxHash is the largest file that is hashed; larger ones are handed over unhashed, for
 	// the Handler to refuse (default 256 MiB).
 	MaxHash int64
-	// OnActivity, if set, receives every activity entry from the watch's goroutine; it must
-	// not block.
+	// Grace is how long a file must have been unchanged for a failure of its own to be final
+	// (default max(10 × Settle, 30 s); negative: no grace). A file written with pauses longer
+	// than the settle time (a slow network copy) is taken before it is complete; while its
+	// modification time is younger than Grace, its failure is taken for incompleteness: it is
+	// tried again once it has been unchanged for Grace, and only if that same content fails
+	// then is the failure recorded.
+	Grace time.Duration
+	// Once handles what In holds and returns instead of watching on: Run ends when the first
+	// scan is drained (nothing settling, waiting or running). Files still changing are waited
+	// for; a file whose failures are not its fault is tried onceAttempts times, then given up
+	// for this run (Stats.Unfinished) without a failure note.
+	Once bool
+	// OnActivity, if set, receives every activity entry, from the watch's goroutines (one at
+	// a time is not guaranteed); it must not block.
 	OnActivity func(Activity)
 }
 
@@ -166,6 +178,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxHash <= 0 {
 		c.MaxHash = 256 << 20
+	}
+	if c.Grace == 0 {
+		c.Grace = max(10*c.Settle, 30*time.Second)
 	}
 	return c, nil
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -45,54 +44,60 @@ func removeBeneath(root, rel string) {
 	d.Remove(filepath.Base(rel))
 }
 
-// hashBuffers are the read buffers of hashFile, reused between files.
-var hashBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
-
 // errEscaped means a path led out of IN through a link that appeared on the way.
 var errEscaped = errors.New("leads outside the watched folder through a link")
 
 // errChanged means a file changed (size or time) while it was being read.
 var errChanged = errors.New("changed while it was being read")
 
-// hashFile reads the regular file rel beneath root (IN) whole and returns its SHA-256,
-// checking that the size and modification time are want's both before and after the read
-// (errChanged otherwise). No link below root is followed: a final link, or a folder on the
-// way swapped for a link to outside IN, fails with errEscaped. A FIFO swapped in does not
-// block (it is opened non-blocking) and is refused.
-func hashFile(root, rel string, want os.FileInfo) (string, error) {
+// hashFile reads the regular file rel beneath root (IN) whole and returns its SHA-256 and
+// the bytes it read, so that what is processed is exactly what was hashed (the caller keeps
+// files larger than Config.MaxHash away: they are never read here). It checks that the
+// version (size, modification time, inode and status-change time) is want's both before and
+// after the read (errChanged otherwise). No link below root is followed: a final link, or a
+// folder on the way swapped for a link to outside IN, fails with errEscaped. A FIFO swapped
+// in does not block (it is opened non-blocking) and is refused.
+func hashFile(root, rel string, want os.FileInfo) (string, []byte, error) {
 	f, err := openBeneath(root, rel)
 	if errors.Is(err, syscall.ELOOP) {
-		return "", fmt.Errorf("%s: %w", rel, errEscaped)
+		return "", nil, fmt.Errorf("%s: %w", rel, errEscaped)
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer f.Close()
 	before, err := f.Stat()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if !before.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", quote.Name(rel))
+		return "", nil, fmt.Errorf("%s is not a regular file", quote.Name(rel))
 	}
 	if !sameVersion(before, want) {
-		return "", errChanged
+		return "", nil, errChanged
 	}
-	h := sha256.New()
-	bp := hashBuffers.Get().(*[]byte)
-	n, err := io.CopyBuffer(h, f, *bp)
-	hashBuffers.Put(bp)
-	if err != nil {
-		return "", err
+	// The buffer is the size the file had: a file that grew meanwhile shows as a byte past
+	// it (and a new modification time), never as a larger allocation.
+	data := make([]byte, before.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return "", nil, errChanged // it shrank
+		}
+		return "", nil, err
+	}
+	var more [1]byte
+	if n, _ := f.Read(more[:]); n > 0 {
+		return "", nil, errChanged
 	}
 	after, err := f.Stat()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if n != before.Size() || !sameVersion(before, after) {
-		return "", errChanged
+	if !sameVersion(before, after) {
+		return "", nil, errChanged
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), data, nil
 }
 
 // openBeneath opens rel beneath root read-only, non-blocking, without a controlling
@@ -111,9 +116,10 @@ func openBeneath(root, rel string) (*os.File, error) {
 	return d.Open(filepath.Base(rel), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 }
 
-// sameVersion reports whether two stats show the same size and modification time.
+// sameVersion reports whether two stats show the same version of a file: the same size
+// and modification time, and the same identity where the system tells it (see identity).
 func sameVersion(a, b os.FileInfo) bool {
-	return a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+	return a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && sameIdentity(a, b)
 }
 
 // sweepTemps removes temporary files (".cutout-*.tmp") left in dir's tree by a process that

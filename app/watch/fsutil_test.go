@@ -17,16 +17,16 @@ func TestHashFileRefusesEscapes(t *testing.T) {
 	os.Mkdir(in, 0o755)
 	os.Symlink(secret, filepath.Join(in, "sub"))
 	fi, _ := os.Stat(filepath.Join(secret, "x.jpg"))
-	if _, err := hashFile(in, filepath.Join("sub", "x.jpg"), fi); !errors.Is(err, errEscaped) {
+	if _, _, err := hashFile(in, filepath.Join("sub", "x.jpg"), fi); !errors.Is(err, errEscaped) {
 		t.Errorf("through a linked folder: %v", err)
 	}
 	os.Symlink(filepath.Join(secret, "x.jpg"), filepath.Join(in, "link.jpg"))
-	if _, err := hashFile(in, "link.jpg", fi); !errors.Is(err, errEscaped) {
+	if _, _, err := hashFile(in, "link.jpg", fi); !errors.Is(err, errEscaped) {
 		t.Errorf("a final link: %v, want errEscaped", err)
 	}
 	writeFile(t, filepath.Join(in, "ok.jpg"), "fine")
 	fi, _ = os.Stat(filepath.Join(in, "ok.jpg"))
-	if h, err := hashFile(in, "ok.jpg", fi); err != nil || len(h) != 64 {
+	if h, data, err := hashFile(in, "ok.jpg", fi); err != nil || len(h) != 64 || string(data) != "fine" {
 		t.Errorf("a plain file: %q, %v", h, err)
 	}
 }

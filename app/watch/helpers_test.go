@@ -2,6 +2,8 @@ package watch
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,10 +13,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"cutout/internal/beneath"
 )
 
 // fake stands in for the engine: it writes a small output the way the app's sink does
-// (temporary file, then a hard link to the first free name) and counts calls per input.
+// (temporary file, then renamed over Job.Output with Job.Replace, or else a hard link to
+// Job.Output or its first free " (N)" variant) and counts calls per input.
 type fake struct {
 	out   string
 	delay time.Duration
@@ -48,14 +53,15 @@ func (f *fake) handle(ctx context.Context, j Job) (string, error) {
 		}
 	}
 	if !f.write {
-		return filepath.Join(f.out, outputName(j.Rel, ".png", 0)), nil
+		return filepath.Join(f.out, j.Output), nil
 	}
-	return publish(f.out, j.Rel, []byte("cut:"+j.Hash))
+	return publish(f.out, j.Output, j.Replace, []byte("cut:"+j.Hash))
 }
 
-// publish writes data as OUT/<rel>.png or its first free " (N)" variant, never clobbering.
-func publish(out, rel string, data []byte) (string, error) {
-	dir := filepath.Join(out, filepath.Dir(rel))
+// publish writes data as OUT/name, replacing a file there with replace, or else as name or
+// its first free " (N)" variant, never clobbering.
+func publish(out, name string, replace bool, data []byte) (string, error) {
+	dir := filepath.Join(out, filepath.Dir(name))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -66,8 +72,11 @@ func publish(out, rel string, data []byte) (string, error) {
 	defer os.Remove(tmp.Name())
 	tmp.Write(data)
 	tmp.Close()
+	if replace {
+		return filepath.Join(out, name), os.Rename(tmp.Name(), filepath.Join(out, name))
+	}
 	for n := 0; n < 1000; n++ {
-		name := filepath.Join(out, outputName(rel, ".png", n))
+		name := filepath.Join(dir, beneath.Numbered(filepath.Base(name), n))
 		err := os.Link(tmp.Name(), name)
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -96,7 +105,7 @@ func (f *fake) total() int {
 // testConfig is a fast configuration for tests.
 func testConfig(in, out string, h Handler) Config {
 	return Config{In: in, Out: out, Handler: h, Settle: 150 * time.Millisecond, Poll: 50 * time.Millisecond,
-		Rescan: -1, Extensions: []string{".jpg", ".jpeg", ".png"}}
+		Rescan: -1, Grace: 300 * time.Millisecond, Extensions: []string{".jpg", ".jpeg", ".png"}}
 }
 
 // run starts a watch and stops it when the test ends.
@@ -204,4 +213,10 @@ func describe(w *Watch) string {
 		fmt.Fprintln(&b, a)
 	}
 	return b.String()
+}
+
+// sha is the hex SHA-256 of s, as the journal records it.
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

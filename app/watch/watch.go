@@ -20,6 +20,8 @@ type Watch struct {
 	testErrors chan error
 	// testDrop makes the watch lose notifications, as an overflowing kernel queue does.
 	testDrop atomic.Bool
+	// reads counts the files read whole (hashed), for tests of what is read again.
+	reads atomic.Int64
 
 	mu     sync.Mutex
 	stats  Stats
@@ -104,9 +106,10 @@ func (w *Watch) Running() bool {
 // errBusy is returned by Run when the watch is already running.
 var errBusy = errors.New("this hot folder is already running")
 
-// Run watches until ctx ends, then finishes or abandons the jobs in flight (nothing partial
-// is left: outputs are written atomically, and an abandoned job is redone next time). It
-// returns nil when ctx ended it, or the error that kept it from running.
+// Run watches until ctx ends (or, with Config.Once, until what In held is handled), then
+// finishes or abandons the jobs in flight (nothing partial is left: outputs are written
+// atomically, and an abandoned job is redone next time). It returns nil when ctx (or Once)
+// ended it, or the error that kept it from running or going on.
 func (w *Watch) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.stats.State != Stopped {
@@ -121,10 +124,19 @@ func (w *Watch) Run(ctx context.Context) error {
 		w.log(Activity{Kind: KindProblem, Message: err.Error()})
 		return err
 	}
-	r.loop(ctx)
-	w.update(func(s *Stats) { s.State, s.Waiting, s.Busy = Stopped, 0, 0 })
-	w.log(Activity{Kind: KindInfo, Message: "stopped watching " + quote.Name(w.cfg.In)})
-	return nil
+	err = r.loop(ctx)
+	problem := ""
+	if err != nil {
+		problem = err.Error()
+		w.log(Activity{Kind: KindProblem, Message: "stopped: " + problem})
+	}
+	w.update(func(s *Stats) { s.State, s.Problem, s.Waiting, s.Busy = Stopped, problem, 0, 0 })
+	if w.cfg.Once && err == nil {
+		w.log(Activity{Kind: KindInfo, Message: "went through " + quote.Name(w.cfg.In) + " once; stopping"})
+	} else {
+		w.log(Activity{Kind: KindInfo, Message: "stopped watching " + quote.Name(w.cfg.In)})
+	}
+	return err
 }
 
 // update changes the counts under the lock and signals Changed.
