@@ -251,6 +251,8 @@ func refusalAdvice(err error) string {
 		return "Convert it to PNG or JPEG first"
 	case errors.Is(err, validate.ErrExtensionMismatch):
 		return "Rename it with the extension of its real format"
+	case errors.Is(err, validate.ErrTooComplex):
+		return "Save it again as an ordinary (baseline) JPEG or as PNG"
 	case errors.Is(err, validate.ErrCorrupt), errors.Is(err, validate.ErrEmpty):
 		return "Save it again from its source"
 	case errors.Is(err, validate.ErrNotFound):
@@ -259,6 +261,8 @@ func refusalAdvice(err error) string {
 		return "Check that you may read it"
 	case errors.Is(err, validate.ErrSymlinkEscape):
 		return "Drop the file itself, or the folder it is in"
+	case errors.Is(err, validate.ErrNotRegularFile):
+		return "Drop a regular photo file instead (not a folder, device or pipe)"
 	}
 	return "Drop a regular photo file instead"
 }

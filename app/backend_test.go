@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/png"
@@ -13,6 +15,7 @@ import (
 	"testing"
 
 	"cutout/engine/matte"
+	"cutout/engine/validate"
 	"cutout/ui"
 )
 
@@ -182,4 +185,22 @@ func pngClaiming(t *testing.T, w, h uint32) []byte {
 	binary.BigEndian.PutUint32(b[20:], h)
 	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
 	return b
+}
+
+// Every kind of refusal comes with its own advice, not the catch-all.
+func TestRefusalAdviceForEveryKind(t *testing.T) {
+	fallback := refusalAdvice(errors.New("something else"))
+	seen := map[string]error{}
+	for _, kind := range []error{validate.ErrTooLarge, validate.ErrUnsupportedFormat, validate.ErrExtensionMismatch,
+		validate.ErrDimensions, validate.ErrNotRegularFile, validate.ErrSymlinkEscape, validate.ErrCorrupt,
+		validate.ErrNotFound, validate.ErrPermission, validate.ErrTooComplex} {
+		advice := refusalAdvice(fmt.Errorf("refused: %w", kind))
+		if advice == fallback {
+			t.Errorf("%v gets the catch-all advice %q", kind, advice)
+		}
+		if prev, dup := seen[advice]; dup {
+			t.Errorf("%v and %v get the same advice %q", kind, prev, advice)
+		}
+		seen[advice] = kind
+	}
 }
