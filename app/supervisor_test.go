@@ -329,3 +329,13 @@ func residentKB(t *testing.T, pid int) int64 {
 	}
 	return 0
 }
+
+// lastStderr is what the last engine wrote to stderr, for tests.
+func (s *Supervisor) lastStderr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		return ""
+	}
+	return s.last.stderr.String()
+}

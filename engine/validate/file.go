@@ -71,7 +71,7 @@ const (
 )
 
 func fileIn(name, root, rel string, lim Limits, how reached) (Info, []byte, error) {
-	lim = lim.resolved()
+	lim = lim.Resolved()
 	f, size, err := openIn(name, root, rel, how)
 	if err != nil {
 		return Info{}, nil, err

@@ -162,9 +162,9 @@ func FuzzJPEGWork(f *testing.F) {
 				work += jpegWeightReconstruct * mcus * int64(hv[0]*hv[1])
 			}
 		}
-		if work > jpegWorkBudget(lim.resolved()) && err == nil {
+		if work > jpegWorkBudget(lim.Resolved()) && err == nil {
 			t.Fatalf("%d × %d, %d scans: image/jpeg would do %d units of work, the budget is %d, and validation accepted it",
-				s.w, s.h, len(s.scans), work, jpegWorkBudget(lim.resolved()))
+				s.w, s.h, len(s.scans), work, jpegWorkBudget(lim.Resolved()))
 		}
 		if len(s.scans) > maxJPEGScans && !errors.Is(err, ErrTooComplex) {
 			t.Fatalf("%d scans accepted", len(s.scans))

@@ -34,8 +34,9 @@ func DefaultLimits() Limits {
 	}
 }
 
-// resolved returns lim with every unset field replaced by its default.
-func (lim Limits) resolved() Limits {
+// Resolved returns lim with every unset field replaced by its default (the engine is given
+// the same limits the app checked).
+func (lim Limits) Resolved() Limits {
 	d := DefaultLimits()
 	if lim.MaxBytes <= 0 {
 		lim.MaxBytes = d.MaxBytes

@@ -29,7 +29,7 @@ type Info struct {
 // the header's DecodeConfig, and the dimension and pixel caps. name is used
 // for the extension check and in messages; it is never opened.
 func Bytes(name string, data []byte, lim Limits) (Info, error) {
-	lim = lim.resolved()
+	lim = lim.Resolved()
 	if len(data) == 0 {
 		return Info{}, refuse(name, ErrEmpty, "is empty (0 bytes)")
 	}

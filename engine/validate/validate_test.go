@@ -197,10 +197,10 @@ func TestExtensions(t *testing.T) {
 }
 
 func TestLimitsDefaults(t *testing.T) {
-	if got := (Limits{}).resolved(); got != DefaultLimits() {
+	if got := (Limits{}).Resolved(); got != DefaultLimits() {
 		t.Errorf("zero Limits resolve to %+v", got)
 	}
-	got := (Limits{MaxWidth: 10, MaxPixels: -1}).resolved()
+	got := (Limits{MaxWidth: 10, MaxPixels: -1}).Resolved()
 	if got.MaxWidth != 10 || got.MaxPixels != DefaultMaxPixels || got.MaxBytes != DefaultMaxBytes {
 		t.Errorf("partial Limits resolve to %+v", got)
 	}
