@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"io"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"cutout/engine/matte"
 	"cutout/engine/models"
 	"cutout/engine/validate"
 	"cutout/internal/quote"
@@ -114,9 +114,14 @@ func (b *backend) Expand(paths []string) ([]string, []error) {
 // Extensions lists the accepted file extensions.
 func (b *backend) Extensions() []string { return validate.Extensions() }
 
-// Save encodes img as PNG and writes it into dir, atomically, never over an existing file.
-func (b *backend) Save(img image.Image, dir, name string) (string, error) {
-	path, _, _, err := b.sink.WritePNG(dir, filepath.Base(name), false, func(w io.Writer) error { return b.sink.EncodePNG(w, img) })
+// Export finishes the photo with the finishing step `cutout remove` uses (finishedPNG) and
+// writes it into dir, atomically, never over an existing file.
+func (b *backend) Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string) (string, error) {
+	encode, err := finishedPNG(&b.sink, img, mask, hints, o, false) // the window keeps both
+	if err != nil {
+		return "", fmt.Errorf("%s could not be finished (%v); try other edge settings", quote.Name(filepath.Base(name)), err)
+	}
+	path, _, _, err := b.sink.WritePNG(dir, filepath.Base(name), false, encode)
 	var ee *EncodeError
 	if errors.As(err, &ee) {
 		return "", fmt.Errorf("%s could not be encoded as PNG (%v); try again", quote.Name(name), ee.Err)

@@ -94,19 +94,19 @@ func TestBackendCutsSample(t *testing.T) {
 		t.Errorf("a JPEG came back as %T", jpg.Image)
 	}
 	o := matte.DefaultOptionsFor(matte.RefineGuided)
-	out, err := matte.Finish(rgba, mask, nil, o)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want, _ := matte.Alpha(rgba, mask, nil, o)
+	before := append([]uint8(nil), rgba.Pix...)
 	dir := t.TempDir()
-	p1, err := b.Save(out, dir, "coffee.png")
+	p1, err := b.Export(rgba, mask, nil, o, dir, "coffee.png")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2, err := b.Save(out, dir, "coffee.png")
+	p2, err := b.Export(rgba, mask, nil, o, dir, "coffee.png")
 	if err != nil || p1 == p2 || filepath.Base(p1) != "coffee.png" {
-		t.Fatalf("saves: %s, %s, %v", p1, p2, err)
+		t.Fatalf("exports: %s, %s, %v", p1, p2, err)
+	}
+	if !bytes.Equal(rgba.Pix, before) {
+		t.Error("the export changed the window's photo")
 	}
 	got := decodePNG(t, p1)
 	for y := 0; y < 400; y += 7 {
@@ -148,7 +148,7 @@ func TestBackendErrorsAreSentences(t *testing.T) {
 			}
 		}
 	}
-	if _, err := b.Save(image.NewNRGBA(image.Rect(0, 0, 2, 2)), "/proc/nonexistent", "a.png"); err == nil ||
+	if _, err := b.Export(image.NewNRGBA(image.Rect(0, 0, 2, 2)), image.NewGray(image.Rect(0, 0, 2, 2)), nil, matte.DefaultOptions(), "/proc/nonexistent", "a.png"); err == nil ||
 		!strings.Contains(err.Error(), "choose another folder") {
 		t.Errorf("save into a bad folder: %v", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 	"cutout/engine/infer"
 	"cutout/engine/matte"
 	"cutout/engine/validate"
-	"cutout/engine/ycc"
 	"cutout/internal/quote"
 )
 
@@ -129,31 +127,11 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	o.Times.Inference = r.Timings.Inference
 	o.Times.Postprocess = r.Timings.Postprocess
 	t1 := time.Now()
-	var encode func(w io.Writer) error
-	if r.YCbCr != nil && !p.Matte.NeedsImage() && p.Matte.Background != matte.BackgroundMask {
-		// A JPEG is composited from its Y′CbCr planes row by row as the PNG encoder takes
-		// the rows: only the visible pixels are converted, and the full-size RGBA image
-		// (96 MB at 24 MP) is never made.
-		b := r.YCbCr.Rect
-		row, ferr := matte.FinishedRows(b, ycc.Rows(r.YCbCr), r.Mask, nil, p.Matte)
-		err = ferr
-		encode = func(w io.Writer) error {
-			return p.Sink.EncodePNGRows(w, b.Dx(), b.Dy(), func(y int, scratch []byte) []byte {
-				row(y, scratch)
-				return scratch
-			})
-		}
-	} else {
-		var out *image.NRGBA
-		out, err = matte.FinishInPlace(r.NRGBA(), r.Mask, nil, p.Matte) // the image is ours alone
-		encode = func(w io.Writer) error {
-			var img image.Image = out
-			if p.Matte.Background == matte.BackgroundMask {
-				img = grayOf(out)
-			}
-			return p.Sink.EncodePNG(w, img)
-		}
+	var img image.Image = r.Image
+	if r.YCbCr != nil {
+		img = r.YCbCr
 	}
+	encode, err := finishedPNG(p.Sink, img, r.Mask, nil, p.Matte, true) // the result is ours alone
 	o.Times.Finish = time.Since(t1)
 	if err != nil {
 		o.Err = fmt.Errorf("%s: finishing the cut-out failed: %w", quote.Name(filepath.Base(j.Path)), err)
@@ -194,15 +172,6 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 		runtime.GC()
 	}
 	return o
-}
-
-// grayOf keeps one channel of an opaque grey NRGBA image, so masks are written as 8-bit grey.
-func grayOf(img *image.NRGBA) *image.Gray {
-	g := image.NewGray(img.Rect)
-	for i := range g.Pix {
-		g.Pix[i] = img.Pix[4*i]
-	}
-	return g
 }
 
 // ErrCancelled is the cause used when the user stops a batch.

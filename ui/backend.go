@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"image"
+
+	"cutout/engine/matte"
 )
 
 // Backend is what the window needs from the rest of Cutout (implemented by package app).
@@ -17,10 +19,12 @@ type Backend interface {
 	Expand(paths []string) ([]string, []error)
 	// Extensions lists the file extensions the engine accepts (".png", ...), for dialogs.
 	Extensions() []string
-	// Save writes img as a PNG into dir under name with its extension replaced by ".png",
-	// atomically and never over an existing file (a free name is chosen); it returns the
-	// path written.
-	Save(img image.Image, dir, name string) (string, error)
+	// Export finishes a photo — img as Cut returned it, mask at its full size, the brush
+	// hints at its full size (or nil) — with o, by the same finishing step as `cutout remove`,
+	// and writes it as a PNG into dir under name with its extension replaced by ".png",
+	// atomically and never over an existing file (a free name is chosen). img and mask are
+	// not changed. It returns the path written.
+	Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string) (string, error)
 	// Models lists the names of the installed models.
 	Models() []string
 	// Defaults returns the engine settings used when the user has chosen none.

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"image"
 	"path/filepath"
 
 	"fyne.io/fyne/v2"
@@ -128,51 +127,36 @@ func (u *UI) export(tasks []exportTask, dir string) {
 	}()
 }
 
-// exportOne finishes one photo at full resolution and saves it.
-func (u *UI) exportOne(ctx context.Context, t exportTask, dir string) (string, error) {
-	img, mask, err := u.fullSize(ctx, t.j)
-	if err != nil {
-		return "", err
-	}
-	out, err := finishFull(img, mask, t)
-	if err != nil {
-		return "", err
-	}
-	var save image.Image = out
-	if t.opts.Background == matte.BackgroundMask {
-		save = grayOf(out)
-	}
-	return u.b.Save(save, dir, filepath.Base(t.j.path))
-}
-
-// finishFull is the full-resolution finishing of an export: the strokes, painted on the
+// exportOne finishes one photo at full resolution and saves it: the strokes, painted on the
 // display copy, are drawn again at the photo's size.
-func finishFull(img *image.NRGBA, mask *image.Gray, t exportTask) (*image.NRGBA, error) {
+func (u *UI) exportOne(ctx context.Context, t exportTask, dir string) (string, error) {
+	c, err := u.fullCut(ctx, t.j)
+	if err != nil {
+		return "", err
+	}
+	b := c.Image.Bounds()
 	var hints *matte.Hints
 	if len(t.strokes) > 0 && t.scale > 0 {
 		s := strokes{done: t.strokes}
-		hints = s.hints(img.Rect.Dx(), img.Rect.Dy(), 1/t.scale)
+		hints = s.hints(b.Dx(), b.Dy(), 1/t.scale)
 	}
-	f, err := finish(img, mask, hints, t.opts)
-	return f.out, err
+	return u.b.Export(c.Image, c.fullMask(), hints, t.opts, dir, filepath.Base(t.j.path))
 }
 
-// fullSize returns j's photo and mask at full size: from the cache, or cut out again.
-func (u *UI) fullSize(ctx context.Context, j *job) (*image.NRGBA, *image.Gray, error) {
+// fullCut returns j's cut: from the cache, or cut out again.
+func (u *UI) fullCut(ctx context.Context, j *job) (*Cutout, error) {
 	u.jobs.mu.Lock()
 	res := j.res
 	u.jobs.mu.Unlock()
-	var c *Cutout
 	if res != nil {
-		c = res.cut
-	} else {
-		var err error
-		if c, err = u.b.Cut(ctx, j.path, nil); err != nil {
-			return nil, nil, err
-		}
-		if err := usable(c, j.name); err != nil {
-			return nil, nil, err
-		}
+		return res.cut, nil
 	}
-	return nrgbaOf(c.Image), c.fullMask(), nil
+	c, err := u.b.Cut(ctx, j.path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := usable(c, j.name); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

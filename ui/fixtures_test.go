@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"cutout/engine/matte"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
@@ -89,14 +91,19 @@ func (f *fakeBackend) Expand(paths []string) ([]string, []error) {
 
 func (f *fakeBackend) Extensions() []string { return []string{".jpg", ".png"} }
 
-func (f *fakeBackend) Save(img image.Image, dir, name string) (string, error) {
+// Export finishes as the real backend does (matte.Finish) and writes a PNG beside no other.
+func (f *fakeBackend) Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string) (string, error) {
+	out, err := matte.Finish(nrgbaOf(img), mask, hints, o)
+	if err != nil {
+		return "", err
+	}
 	path := filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name))+".png")
 	fh, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return "", err
 	}
 	defer fh.Close()
-	return path, png.Encode(fh, img)
+	return path, png.Encode(fh, out)
 }
 
 func (f *fakeBackend) Models() []string { return []string{"isnet-general-q8", "isnet-general"} }

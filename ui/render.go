@@ -363,18 +363,11 @@ type finished struct {
 	alpha *image.Gray  // the final matte
 }
 
-// finish runs the finishing stage as export does: the matte, foreground colours when
-// asked, the composite.
+// finish runs the finishing stage as export does (matte.FinishAlpha, the one the backend's
+// export runs too), on the display copy.
 func finish(img *image.NRGBA, mask *image.Gray, hints *matte.Hints, o matte.Options) (finished, error) {
-	a, err := matte.Alpha(img, mask, hints, o)
-	if err != nil {
-		return finished{}, err
-	}
-	fg := img
-	if o.EstimateForeground && o.Background != matte.BackgroundMask {
-		fg = matte.EstimateForeground(img, a)
-	}
-	return finished{out: matte.Composite(fg, a, o), alpha: a}, nil
+	out, a, err := matte.FinishAlpha(img, mask, hints, o)
+	return finished{out: out, alpha: a}, err
 }
 
 // compareMode is what the preview shows.
@@ -453,16 +446,6 @@ func checker(w, h, cell int, a, b color.NRGBA) *image.NRGBA {
 		}
 	}
 	return img
-}
-
-// grayOf keeps one channel of an opaque grey composite (BackgroundMask) as an 8-bit grey
-// image, so masks are written as grey PNGs.
-func grayOf(img *image.NRGBA) *image.Gray {
-	g := image.NewGray(img.Rect)
-	for i := range g.Pix {
-		g.Pix[i] = img.Pix[4*i]
-	}
-	return g
 }
 
 // grayToNRGBA makes an opaque colour image of a grey one.

@@ -61,3 +61,18 @@ func compositeRow(d, s, a []uint8, o Options) {
 		}
 	}
 }
+
+// MaskOf is the matte of a BackgroundMask composite as 8-bit grey: one channel of the opaque
+// grey image Composite made, so that a mask is written as a grey PNG (a quarter of the
+// bytes).
+func MaskOf(img *image.NRGBA) *image.Gray {
+	g := image.NewGray(img.Rect)
+	for y := 0; y < img.Rect.Dy(); y++ {
+		src := img.Pix[y*img.Stride:]
+		dst := g.Pix[y*g.Stride : y*g.Stride+img.Rect.Dx()]
+		for x := range dst {
+			dst[x] = src[4*x]
+		}
+	}
+	return g
+}

@@ -71,11 +71,18 @@ func alpha(r image.Rectangle, img *image.NRGBA, mask *image.Gray, hints *Hints, 
 // Finish is the full finishing stage: Alpha, then (when o.EstimateForeground and the output
 // shows colour) foreground estimation, then Composite.
 func Finish(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.NRGBA, error) {
+	out, _, err := FinishAlpha(img, mask, hints, o)
+	return out, err
+}
+
+// FinishAlpha is Finish that also returns the matte it composited with, for a preview that
+// shows the matte beside the result.
+func FinishAlpha(img *image.NRGBA, mask *image.Gray, hints *Hints, o Options) (*image.NRGBA, *image.Gray, error) {
 	a, fg, err := alphaAndForeground(img, mask, hints, o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return Composite(fg, a, o), nil
+	return Composite(fg, a, o), a, nil
 }
 
 // alphaAndForeground is what Finish and FinishInPlace share: the matte, and the colours to

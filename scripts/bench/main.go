@@ -176,7 +176,7 @@ func pipeline(eng app.Engine, name string, files []string, out string, bare time
 	close(jobs)
 	var outs []app.Outcome
 	start := time.Now()
-	p.Run(context.Background(), jobs, func(o app.Outcome) { outs = append(outs, o) })
+	p.Run(context.Background(), jobs, p.Process, func(o app.Outcome) { outs = append(outs, o) })
 	wall := time.Since(start)
 	var sum app.StageTimes
 	for _, o := range outs {

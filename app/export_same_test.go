@@ -1,0 +1,64 @@
+package app
+
+import (
+	"bytes"
+	"flag"
+	"image"
+	"image/draw"
+	"path/filepath"
+	"testing"
+)
+
+// TestWindowExportEqualsRemove: the window's export of a photo (the backend's Cut of the file
+// and its Export with the options) gives the same pixels as `cutout remove` with the same
+// options, for a JPEG (composited from its Y′CbCr planes) and a PNG, with edge options,
+// a background colour and the mask alone.
+func TestWindowExportEqualsRemove(t *testing.T) {
+	b := testBackend(t)
+	samples := filepath.Join(repoRoot(t), "assets", "samples")
+	for _, flags := range [][]string{
+		{"--refine", "guided", "--shift", "-2", "--feather", "3"},
+		{"--bgcolor", "#00ff00"},
+		{"--mask"},
+	} {
+		fs := flag.NewFlagSet("remove", flag.ContinueOnError)
+		opts := matteFlags(fs)
+		if err := fs.Parse(flags); err != nil {
+			t.Fatal(err)
+		}
+		o, err := opts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"rocket.jpg", "coffee.png"} {
+			src := filepath.Join(samples, name)
+			cliOut := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"remove", src, "-o", cliOut, "--model", "isnet-general-q8"}, flags...)
+			if code := Main(args, &stdout, &stderr); code != 0 {
+				t.Fatalf("%v: exit %d\n%s", args, code, stderr.String())
+			}
+			c, err := b.Cut(t.Context(), src, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bounds := c.Image.Bounds()
+			path, err := b.Export(c.Image, c.Mask(bounds.Dx(), bounds.Dy()), nil, o, t.TempDir(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := pixels(decodePNG(t, filepath.Join(cliOut, filepath.Base(path))))
+			got := pixels(decodePNG(t, path))
+			if !bytes.Equal(got.Pix, want.Pix) || got.Rect != want.Rect {
+				t.Errorf("%s %v: the window's export differs from cutout remove's", name, flags)
+			}
+		}
+	}
+}
+
+// pixels is img as NRGBA, to compare whatever PNG type was written.
+func pixels(img image.Image) *image.NRGBA {
+	out := image.NewNRGBA(img.Bounds())
+	draw.Draw(out, out.Rect, img, img.Bounds().Min, draw.Src)
+	return out
+}
