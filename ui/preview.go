@@ -258,7 +258,7 @@ func (p *previewPanel) requestRender() {
 		return
 	}
 	p.gen++
-	req := &renderReq{gen: p.gen, disp: res.disp, hints: cloneHints(j.hints), opts: scaleOptions(j.opts, res.disp.scale)}
+	req := &renderReq{gen: p.gen, disp: res.disp, hints: cloneHints(j.hints), opts: j.opts.Scaled(res.disp.scale)}
 	req.key = alphaKey{img: res.disp.img, opts: req.opts, strokes: p.strokeV}
 	req.key.opts.Background, req.key.opts.Color = 0, color.NRGBA{}
 	p.u.act.add()
@@ -364,7 +364,7 @@ func (p *previewPanel) compose() {
 // trimap is the trimap of the shown job at display size, with its strokes: what
 // closed-form matting solves (white: foreground, black: background, grey: unknown).
 func (p *previewPanel) trimap() *image.Gray {
-	o := scaleOptions(p.job.opts, p.res.disp.scale)
+	o := p.job.opts.Scaled(p.res.disp.scale)
 	t := matte.Trimap(p.res.disp.mask, o.FGThreshold, o.BGThreshold, o.Erode/2)
 	matte.ApplyHints(t, p.job.hints)
 	return t

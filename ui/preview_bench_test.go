@@ -23,7 +23,7 @@ func BenchmarkPreview12MP(b *testing.B) {
 		name string
 		o    matte.Options
 	}{{"guided", guided}, {"guided+shift+feather", edges}, {"none", matte.DefaultOptions()}} {
-		so := scaleOptions(c.o, d.scale)
+		so := c.o.Scaled(d.scale)
 		b.Run("slider-move/"+c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var view = d.img

@@ -330,33 +330,6 @@ func parallelWorkers(n int, newWorker func() func(y int)) {
 	wg.Wait()
 }
 
-// scaleOptions adapts o, whose distances are in pixels of the photo, to a copy scale times
-// its size, so that the preview looks like the full-resolution export.
-func scaleOptions(o matte.Options, scale float64) matte.Options {
-	if scale == 1 {
-		return o
-	}
-	px := func(v int) int {
-		if v == 0 {
-			return 0
-		}
-		r := int(math.Round(float64(v) * scale))
-		if r == 0 {
-			if v < 0 {
-				return -1
-			}
-			return 1
-		}
-		return r
-	}
-	o.Erode = px(o.Erode)
-	o.Shift = px(o.Shift)
-	o.Feather *= scale
-	o.GuidedRadius = px(o.GuidedRadius)
-	o.BaseSize = max(matte.MinBaseSize, int(math.Round(float64(o.BaseSize)*scale)))
-	return o
-}
-
 // finished is the result of the finishing stage on one image.
 type finished struct {
 	out   *image.NRGBA // the composite, as exported

@@ -119,6 +119,36 @@ func (o Options) NeedsImage() bool {
 	return o.Refine != RefineNone || (o.EstimateForeground && o.Background != BackgroundMask)
 }
 
+// Scaled adapts o, whose distances are in pixels of the photo, to a copy of the photo scale
+// times its size (a preview), so that the copy's finish looks like the full-size one: the
+// erosion, shift, feather, guided radius and matting size shrink with it; a distance that
+// would round to 0 stays one pixel. Every field is either a distance, scaled here, or
+// scale-free (TestScaledCoversEveryField holds the list).
+func (o Options) Scaled(scale float64) Options {
+	if scale == 1 {
+		return o
+	}
+	px := func(v int) int {
+		if v == 0 {
+			return 0
+		}
+		r := int(math.Round(float64(v) * scale))
+		if r == 0 {
+			if v < 0 {
+				return -1
+			}
+			return 1
+		}
+		return r
+	}
+	o.Erode = px(o.Erode)
+	o.Shift = px(o.Shift)
+	o.Feather *= scale
+	o.GuidedRadius = px(o.GuidedRadius)
+	o.BaseSize = max(MinBaseSize, int(math.Round(float64(o.BaseSize)*scale)))
+	return o
+}
+
 // DefaultOptions returns the defaults: rembg's thresholds, no refinement, transparent output.
 func DefaultOptions() Options { return DefaultOptionsFor(RefineNone) }
 

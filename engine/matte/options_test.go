@@ -2,6 +2,7 @@ package matte
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,33 @@ func TestValidate(t *testing.T) {
 				t.Errorf("error %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Every field of Options is either a distance in pixels, which Scaled shrinks with the copy,
+// or scale-free, which it leaves alone. A new field fails here until it is put in one list
+// (and, if a distance, scaled).
+func TestScaledCoversEveryField(t *testing.T) {
+	distances := map[string]bool{"Erode": true, "Shift": true, "Feather": true, "GuidedRadius": true, "BaseSize": true}
+	free := map[string]bool{"FGThreshold": true, "BGThreshold": true, "Refine": true, "EstimateForeground": true,
+		"PostProcess": true, "GuidedEps": true, "Background": true, "Color": true}
+	base := DefaultOptionsFor(RefineGuided)
+	base.Shift, base.Feather, base.GuidedRadius, base.BaseSize, base.Erode = 40, 20, 30, 4000, 20
+	scaled := base.Scaled(0.25)
+	bv, sv := reflect.ValueOf(base), reflect.ValueOf(scaled)
+	for i := 0; i < bv.NumField(); i++ {
+		name := bv.Type().Field(i).Name
+		changed := !reflect.DeepEqual(bv.Field(i).Interface(), sv.Field(i).Interface())
+		switch {
+		case distances[name] && !changed:
+			t.Errorf("%s is a distance but Scaled(0.25) left it at %v", name, bv.Field(i).Interface())
+		case free[name] && changed:
+			t.Errorf("%s is scale-free but Scaled changed it", name)
+		case !distances[name] && !free[name]:
+			t.Errorf("Options.%s is new: say in this test whether it is a distance (and scale it in Scaled) or scale-free", name)
+		}
+	}
+	if got := (Options{Shift: -1, Erode: 1}).Scaled(0.1); got.Shift != -1 || got.Erode != 1 {
+		t.Errorf("a one-pixel distance vanished: %+v", got)
 	}
 }
