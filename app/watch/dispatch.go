@@ -11,12 +11,6 @@ import (
 // its fault (the engine cannot start, the disk is full): past it the run gives up on it.
 const onceAttempts = 5
 
-// retryDelay is the pause before the next attempt after n failures in a row that were not
-// the input's fault: 1 s, doubling, at most a minute.
-func retryDelay(n int) time.Duration {
-	return min(time.Second<<min(max(n-1, 0), 6), time.Minute)
-}
-
 // dispatch hands settled files to the workers, in arrival order, while they have room.
 func (r *runner) dispatch() {
 	if r.root == "" {
@@ -169,7 +163,7 @@ func (r *runner) retry(e *entry, res result) bool {
 		r.w.log(Activity{Kind: KindProblem, Path: res.rel, Message: fmt.Sprintf("%s; given up for this run after %d attempts (not the file's fault: no failure note)", res.err.Error(), e.retries)})
 		return false
 	}
-	wait := retryDelay(e.retries)
+	wait := r.w.backoff(e.retries, time.Minute)
 	e.retryAt = time.Now().Add(wait)
 	r.w.log(Activity{Kind: KindProblem, Path: res.rel, Message: fmt.Sprintf("%s; will try again in %s", res.err.Error(), seconds(wait))})
 	return true

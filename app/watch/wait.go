@@ -50,7 +50,7 @@ func (r *runner) record(ctx context.Context, rec Record) error {
 		if r.cfg.Once && attempt+1 >= onceAttempts {
 			return err
 		}
-		t := time.NewTimer(min(time.Second<<min(attempt, 5), maxJournalWait))
+		t := time.NewTimer(r.w.backoff(attempt+1, maxJournalWait))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -22,6 +22,8 @@ type Watch struct {
 	testDrop atomic.Bool
 	// reads counts the files read whole (hashed), for tests of what is read again.
 	reads atomic.Int64
+	// testRetry, when set, stands for the second in every retry backoff.
+	testRetry time.Duration
 
 	mu     sync.Mutex
 	stats  Stats
@@ -101,6 +103,16 @@ func (w *Watch) Running() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.done != nil
+}
+
+// backoff is the pause before attempt n+1 (n ≥ 1) after n failures in a row: 1 s, doubling
+// up to limit.
+func (w *Watch) backoff(n int, limit time.Duration) time.Duration {
+	unit := time.Second
+	if w.testRetry > 0 {
+		unit = w.testRetry
+	}
+	return min(unit<<min(max(n-1, 0), 10), limit/time.Second*unit)
 }
 
 // errBusy is returned by Run when the watch is already running.
