@@ -40,6 +40,26 @@ type liveEngine struct {
 
 var _ ui.Backend = (*backend)(nil)
 
+// acquire returns the current engine, held until release so that an engine replaced by new
+// settings meanwhile is closed only after this use; nil when there is none.
+func (b *backend) acquire() (eng *liveEngine, release func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.eng == nil {
+		return nil, nil
+	}
+	eng = b.eng
+	eng.users.Add(1)
+	return eng, eng.users.Done
+}
+
+// limits are the validation limits chosen in Settings.
+func (b *backend) limits() validate.Limits {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lim
+}
+
 // newBackend prepares a backend; the engine starts with the first cut (Apply sets it up).
 func newBackend(base SupervisorConfig) *backend {
 	b := &backend{base: base, lim: validate.DefaultLimits()}
@@ -50,15 +70,13 @@ func newBackend(base SupervisorConfig) *backend {
 // Cut validates path and runs the engine on it.
 func (b *backend) Cut(ctx context.Context, path string, validated func()) (*ui.Cutout, error) {
 	b.mu.Lock()
-	lim, job, eng := b.lim, b.found[path], b.eng
-	if eng != nil {
-		eng.users.Add(1)
-		defer eng.users.Done()
-	}
+	lim, job := b.lim, b.found[path]
 	b.mu.Unlock()
+	eng, release := b.acquire()
 	if eng == nil {
 		return nil, errors.New("Cutout's engine is not set up. Restart Cutout")
 	}
+	defer release()
 	var data []byte
 	var err error
 	if job.Root != "" {

@@ -91,7 +91,7 @@ func (h *hotFolders) Add(c ui.HotFolderConfig) (ui.HotFolder, error) {
 	}
 	w, err := h.m.Add(watch.Config{In: in, Out: out, Recursive: c.Recursive, Originals: orig,
 		Handler: h.handler(in, out, mo), Extensions: validate.Extensions(), OutputExt: ".png",
-		MaxHash: h.limits().MaxBytes + 1})
+		MaxHash: h.b.limits().MaxBytes + 1})
 	if err != nil {
 		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %s", quote.Name(in), quote.Text(err.Error()))
 	}
@@ -233,18 +233,11 @@ func (h *hotFolders) signal() {
 	}
 }
 
-// limits are the validation limits chosen in Settings.
-func (h *hotFolders) limits() validate.Limits {
-	h.b.mu.Lock()
-	defer h.b.mu.Unlock()
-	return h.b.lim
-}
-
 // handler cuts out one photo of the hot folder in → out: the pipeline of WatchHandler on
 // the backend's current engine and limits, with failures turned into sentences for people.
 func (h *hotFolders) handler(in, out string, mo matte.Options) watch.Handler {
 	return func(ctx context.Context, j watch.Job) (string, error) {
-		p := &Processor{Engine: sharedEngine{h.b}, Limits: h.limits(), Roots: []string{in}, Matte: mo, Sink: h.sink, OutDir: out}
+		p := &Processor{Engine: sharedEngine{h.b}, Limits: h.b.limits(), Roots: []string{in}, Matte: mo, Sink: h.sink, OutDir: out}
 		res, err := WatchHandler(p)(ctx, j)
 		if err == nil || ctx.Err() != nil {
 			return res, err
@@ -263,16 +256,11 @@ type sharedEngine struct{ b *backend }
 // Cut runs the backend's current engine, holding it so that a replaced engine is closed
 // only after this cut.
 func (s sharedEngine) Cut(ctx context.Context, name string, data []byte) (*infer.Result, error) {
-	s.b.mu.Lock()
-	eng := s.b.eng
-	if eng != nil {
-		eng.users.Add(1)
-	}
-	s.b.mu.Unlock()
+	eng, release := s.b.acquire()
 	if eng == nil {
 		return nil, fmt.Errorf("%s: %w (Cutout is closing or its settings are broken)", quote.Name(filepath.Base(name)), ErrEngineStart)
 	}
-	defer eng.users.Done()
+	defer release()
 	return eng.Cut(ctx, name, data)
 }
 
