@@ -62,6 +62,8 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 	originals := fs.String("originals", "keep", "after an image is cut out: keep the original where it is, or move it to IN/.cutout-done/")
 	settle := fs.Duration("settle", time.Second, "take a file once its size and time have not changed for this long")
 	rescan := fs.Duration("rescan", 30*time.Second, "walk IN again this often, for changes the system does not report (network folders); 0: never")
+	grace := fs.Duration("grace", 0, "a file that fails less than this long after it last changed may be incomplete: it is tried again once it has not changed for this long (default: 10 × --settle, at least 30s)")
+	once := fs.Bool("once", false, "cut out what IN holds now (waiting for files still being written), then exit: 0 when every file is done, now or before; 1 when any failed")
 	engine := engineFlags(fs)
 	opts := matteFlags(fs)
 	limits := limitFlags(fs)
@@ -69,7 +71,9 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 		fmt.Fprint(stderr, "usage: cutout watch IN OUT [flags]\n\n"+
 			"Watches the folder IN and cuts out every image that lands there into OUT as PNG, once,\n"+
 			"until interrupted (Ctrl-C). A journal in OUT remembers what was done across restarts;\n"+
-			"failures are explained in OUT/.cutout-failed/.\n\nflags:\n")
+			"failures are explained in OUT/.cutout-failed/. With --once it goes through what IN holds\n"+
+			"and exits: status 0 when every file is done (now or before), 1 when any failed (a file\n"+
+			"that failed before and has not changed counts as failed).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -104,7 +108,7 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 	ecfg, level := engine(lim, stderr)
 	c := &watchCommand{
 		cfg: watch.Config{In: pos[0], Out: pos[1], Recursive: *recursive, Originals: orig, Settle: *settle,
-			Rescan: *rescan, Extensions: validate.Extensions(), OutputExt: ".png", MaxHash: lim.MaxBytes + 1},
+			Rescan: *rescan, Grace: *grace, Once: *once, Extensions: validate.Extensions(), OutputExt: ".png", MaxHash: lim.MaxBytes + 1},
 		engine: ecfg, matte: mo, limits: lim, level: level,
 	}
 	return c, 0
@@ -140,8 +144,20 @@ func (c *watchCommand) run(ctx context.Context, eng Engine, stderr io.Writer) in
 	}
 	s := w.Stats()
 	mu.Lock()
-	fmt.Fprintf(stderr, "done %d, failed %d, already done %d\n", s.Done, s.Failed, s.Skipped)
-	mu.Unlock()
+	defer mu.Unlock()
+	if !cfg.Once {
+		fmt.Fprintf(stderr, "done %d, failed %d, already done %d\n", s.Done, s.Failed, s.Skipped)
+		return 0
+	}
+	fmt.Fprintf(stderr, "done %d, failed %d, already done %d, still failed %d, given up for this run %d\n",
+		s.Done, s.Failed, s.Skipped, s.StillFailed, s.Unfinished)
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "cutout watch: interrupted before everything in the input folder was handled")
+		return 1
+	case s.Failed+s.StillFailed+s.Unfinished > 0:
+		return 1
+	}
 	return 0
 }
 
@@ -162,8 +178,21 @@ func WatchHandler(p *Processor) watch.Handler {
 	}
 }
 
-// temporary reports whether err is no fault of the input file.
+// temporary reports whether err is no fault of the input file: the hot folder tries the
+// file again later (with backoff) instead of recording a failure and writing a note.
 func temporary(err error) bool {
+	var we *writeError
+	var dead *deathError
+	switch {
+	case errors.As(err, &we):
+		// The result could not be written into OUT (full, read-only, not writable, a link
+		// in the way): nothing a new version of the input would change.
+		return true
+	case errors.As(err, &dead) && !dead.timedOut && errors.Is(dead.kind, ErrEngineTimeout):
+		// The engine was stopped for another image that took too long (the supervisor
+		// reruns such jobs alone; one that still comes back is not this file's doing).
+		return true
+	}
 	return errors.Is(err, ErrEngineStart) || errors.Is(err, ErrEngineKilled) || errors.Is(err, validate.ErrNotFound) ||
 		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EROFS) ||
 		errors.Is(err, syscall.EIO)

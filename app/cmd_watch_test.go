@@ -404,9 +404,14 @@ func TestWatchFolderEvents(t *testing.T) {
 	if len(failed) != 0 || len(done) != 2 {
 		t.Errorf("done %v, failed %v", done, failed)
 	}
-	want := []string{"moved (1).png", "moved.png", filepath.Join("sub", "download.png")}
+	// The new content's result replaces the old one's, under the same name.
+	want := []string{"moved.png", filepath.Join("sub", "download.png")}
 	if got := pngsIn(t, out); !slices.Equal(got, want) {
 		t.Errorf("outputs %v, want %v", got, want)
+	}
+	astronaut, _, _ := image.DecodeConfig(bytes.NewReader(sample(t, "astronaut.png")))
+	if b := decodePNG(t, filepath.Join(out, "moved.png")).Bounds(); b.Dx() != astronaut.Width || b.Dy() != astronaut.Height {
+		t.Errorf("moved.png is %v, not the new content's cut-out (%d × %d)", b, astronaut.Width, astronaut.Height)
 	}
 	log := w.stderr.String()
 	for _, s := range []string{`"link.png": is a link`, `"pipe.jpg": is a named pipe`} {
