@@ -5,11 +5,10 @@ import (
 	"image/color"
 	"image/draw"
 	"math"
-	"runtime"
-	"sync"
 
 	"cutout/engine/matte"
 	"cutout/engine/ycc"
+	"cutout/internal/parallel"
 )
 
 // displaySide is the longer side of the display copy the preview works on: twice the size
@@ -200,7 +199,7 @@ func areaResize(src []uint8, sw, sh int, dst []uint8, dw, dh, ch int) {
 		src, sw, sh = boxReduce(func(y int, _ []uint8) []uint8 { return tight[y*rowLen : (y+1)*rowLen] }, sw, sh, ch, k)
 	}
 	xs, ys := areaWeights(sw, dw), areaWeights(sh, dh)
-	parallelRows(dh, func(y int) {
+	eachRow(dh, func(y int) {
 		acc := make([]float32, dw*ch)
 		for _, v := range ys[y] {
 			row := src[v.i*sw*ch : (v.i+1)*sw*ch]
@@ -246,10 +245,14 @@ func areaResize(src []uint8, sw, sh int, dst []uint8, dw, dh, ch int) {
 func boxReduce(row func(y int, scratch []uint8) []uint8, sw, sh, ch, k int) ([]uint8, int, int) {
 	bw, bh := (sw+k-1)/k, (sh+k-1)/k
 	out := make([]uint8, bw*bh*ch)
-	parallelWorkers(bh, func() func(by int) {
+	parallel.Workers(bh, func() func(lo, hi int) {
 		acc := make([]uint32, bw*ch)
 		scratch := make([]uint8, sw*ch)
-		return func(by int) { boxRow(row, scratch, acc, out[by*bw*ch:(by+1)*bw*ch], by, sw, sh, ch, k) }
+		return func(lo, hi int) {
+			for by := lo; by < hi; by++ {
+				boxRow(row, scratch, acc, out[by*bw*ch:(by+1)*bw*ch], by, sw, sh, ch, k)
+			}
+		}
 	})
 	return out, bw, bh
 }
@@ -307,27 +310,13 @@ func boxRow(row func(y int, scratch []uint8) []uint8, scratch []uint8, acc []uin
 	}
 }
 
-// parallelRows runs f for every row in [0, n) on a few goroutines.
-func parallelRows(n int, f func(y int)) {
-	parallelWorkers(n, func() func(int) { return f })
-}
-
-// parallelWorkers is parallelRows where each goroutine gets its row function from newWorker,
-// so that it can keep buffers of its own.
-func parallelWorkers(n int, newWorker func() func(y int)) {
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/16))
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f := newWorker()
-			for y := w; y < n; y += workers {
-				f(y)
-			}
-		}()
-	}
-	wg.Wait()
+// eachRow runs f for every row in [0, n), rows in parallel (see package parallel).
+func eachRow(n int, f func(y int)) {
+	parallel.For(n, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			f(y)
+		}
+	})
 }
 
 // finished is the result of the finishing stage on one image.
@@ -374,7 +363,7 @@ func composeView(dst, after, before *image.NRGBA, mode compareMode, split int, h
 		split = 0
 	}
 	split = min(max(split, 0), w)
-	parallelRows(h, func(y int) {
+	eachRow(h, func(y int) {
 		d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 		copy(d[:4*split], before.Pix[y*before.Stride:y*before.Stride+4*split])
 		copy(d[4*split:], after.Pix[y*after.Stride+4*split:y*after.Stride+4*w])

@@ -20,8 +20,9 @@ import (
 	"hash/crc32"
 	"image"
 	"io"
-	"runtime"
 	"sync"
+
+	"cutout/internal/parallel"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -113,21 +114,13 @@ type filterFunc func(dst, row, prev []byte, bpp int) []byte
 func compressStrips(rows func(y int, scratch []byte) []byte, width, height, bpp, level int, filter filterFunc) []strip {
 	count := (height + stripRows - 1) / stripRows
 	out := make([]strip, count)
-	next := make(chan int, count)
-	for i := 0; i < count; i++ {
-		next <- i
-	}
-	close(next)
-	var wg sync.WaitGroup
-	for g := 0; g < min(runtime.GOMAXPROCS(0), count); g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rowLen := width * bpp
-			filtered := make([]byte, 0, stripRows*(1+rowLen))
-			// Two row buffers in turn: the row and the one above it (which the filter reads).
-			scratch := [2][]byte{make([]byte, rowLen), make([]byte, rowLen)}
-			for i := range next {
+	parallel.Workers(count, func() func(lo, hi int) {
+		rowLen := width * bpp
+		filtered := make([]byte, 0, stripRows*(1+rowLen))
+		// Two row buffers in turn: the row and the one above it (which the filter reads).
+		scratch := [2][]byte{make([]byte, rowLen), make([]byte, rowLen)}
+		return func(lo, hi int) {
+			for i := lo; i < hi; i++ {
 				y0, y1 := i*stripRows, min((i+1)*stripRows, height)
 				filtered = filtered[:0]
 				var prev []byte
@@ -141,9 +134,8 @@ func compressStrips(rows func(y int, scratch []byte) []byte, width, height, bpp,
 				}
 				out[i] = deflateStrip(filtered, level, i == count-1)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	return out
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+
+	"cutout/internal/parallel"
 )
 
 // Preconditioner selects the preconditioner of ClosedForm's conjugate-gradient solve.
@@ -88,7 +90,7 @@ func closedForm(img *image.NRGBA, trimap *image.Gray, opt CFOptions) (*image.Gra
 	}
 	alpha, st := solveAlpha(rgbFloat(pix, w*h), tri, prior, w, h, opt.withDefaults())
 	out := make([]uint8, w*h)
-	parallel(len(out), func(lo, hi int) {
+	parallel.For(len(out), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = to8(alpha[i])
 		}
@@ -170,7 +172,7 @@ func buildSystem(rgb, alpha []float32, idx []int32, prior []float32, w, h, n int
 		}
 	}
 	epsW := opt.Epsilon / 9
-	parallel(n, func(lo, hi int) {
+	parallel.For(n, func(lo, hi int) {
 		for u := lo; u < hi; u++ {
 			x, y := int(sys.unkX[u]), int(sys.unkY[u])
 			row := sys.val[u*stencil : (u+1)*stencil]
@@ -277,7 +279,7 @@ func invSym3(c [6]float64) [6]float64 {
 
 // mul computes y = A x in parallel.
 func (s *system) mul(x, y []float64) {
-	parallel(s.n, func(lo, hi int) {
+	parallel.For(s.n, func(lo, hi int) {
 		for u := lo; u < hi; u++ {
 			row := s.val[u*stencil : (u+1)*stencil]
 			cols := s.col[u*stencil : (u+1)*stencil]
@@ -309,7 +311,7 @@ func newJacobi(s *system) *jacobi {
 }
 
 func (j *jacobi) apply(r, z []float64) {
-	parallel(len(r), func(lo, hi int) {
+	parallel.For(len(r), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			z[i] = r[i] * j.inv[i]
 		}
@@ -359,7 +361,7 @@ func pcg(s *system, x []float64, opt CFOptions) (int, float64) {
 		rzNew := dot(r, z)
 		beta := rzNew / rz
 		rz = rzNew
-		parallel(n, func(lo, hi int) {
+		parallel.For(n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				p[i] = z[i] + beta*p[i]
 			}
@@ -370,9 +372,9 @@ func pcg(s *system, x []float64, opt CFOptions) (int, float64) {
 
 // dot is a reproducible parallel dot product.
 func dot(a, b []float64) float64 {
-	k := procs()
+	k := parallel.Procs()
 	part := make([]float64, k)
-	bands(len(a), k, func(band, lo, hi int) {
+	parallel.Bands(len(a), k, func(band, lo, hi int) {
 		var s float64
 		for i := lo; i < hi; i++ {
 			s += a[i] * b[i]
@@ -388,9 +390,9 @@ func dot(a, b []float64) float64 {
 
 // axpy2 does x += a p and r -= a ap, returning r·r.
 func axpy2(a float64, p, ap, x, r []float64) float64 {
-	k := procs()
+	k := parallel.Procs()
 	part := make([]float64, k)
-	bands(len(x), k, func(band, lo, hi int) {
+	parallel.Bands(len(x), k, func(band, lo, hi int) {
 		var s float64
 		for i := lo; i < hi; i++ {
 			x[i] += a * p[i]
@@ -487,7 +489,7 @@ func (ic *ic0) transpose() {
 	const lw = centre + 1
 	s := ic.s
 	ic.u = make([]float64, s.n*centre)
-	parallel(s.n, func(lo, hi int) {
+	parallel.For(s.n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			c := s.col[i*stencil:]
 			for e := centre + 1; e < stencil; e++ {

@@ -3,6 +3,8 @@ package matte
 import (
 	"fmt"
 	"image"
+
+	"cutout/internal/parallel"
 )
 
 // Composite makes the output image (with alpha's bounds) from foreground colours and a matte:
@@ -24,7 +26,7 @@ func Composite(fg *image.NRGBA, alpha *image.Gray, o Options) *image.NRGBA {
 func compositeInto(out, fg *image.NRGBA, alpha *image.Gray, o Options) {
 	pix, w, h := nrgbaPix(fg)
 	ap, _, _ := grayPix(alpha)
-	parallel(w*h, func(lo, hi int) {
+	parallel.For(w*h, func(lo, hi int) {
 		compositeRow(out.Pix[4*lo:4*hi], pix[4*lo:4*hi], ap[lo:hi], o)
 	})
 }

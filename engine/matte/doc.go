@@ -6,7 +6,7 @@
 // et al.'s multi-level method) and composites the result over transparency or a colour.
 //
 // The package is pure Go and runs in the main process on every slider move, so every stage is
-// parallel (bounded by SetMaxProcs) and linear or near-linear in the pixel count.
+// parallel (bounded by parallel.SetMaxProcs) and linear or near-linear in the pixel count.
 //
 // It must never decode or encode files, run a model, touch the network, use cgo, or import Fyne,
 // ui/ or app/: it sees only in-memory images that engine/infer has already produced.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+
+	"cutout/internal/parallel"
 )
 
 // fgParams are the constants of the multi-level foreground estimation (pymatting's defaults).
@@ -36,7 +38,7 @@ func EstimateForeground(img *image.NRGBA, alpha *image.Gray) *image.NRGBA {
 		return out
 	}
 	f := estimateFB(pix, ap, w, h, defaultFG)
-	parallel(w*h, func(lo, hi int) {
+	parallel.For(w*h, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			o := out.Pix[4*i : 4*i+4]
 			if ap[i] == 255 {
@@ -75,7 +77,7 @@ func estimateFB(pix, ap []uint8, w, h int, p fgParams) []float32 {
 		n := lw * lh
 		img := make([]float32, 3*n)
 		al := make([]float32, n)
-		parallel(lh, func(lo, hi int) {
+		parallel.For(lh, func(lo, hi int) {
 			for y := lo; y < hi; y++ {
 				for x := range lw {
 					i, j := y*lw+x, int(ys[y])*w+int(xs[x])
@@ -92,7 +94,7 @@ func estimateFB(pix, ap []uint8, w, h int, p fgParams) []float32 {
 			copy(nb, img)
 		} else {
 			px, py := nearest(pw, lw), nearest(ph, lh)
-			parallel(lh, func(lo, hi int) {
+			parallel.For(lh, func(lo, hi int) {
 				for y := lo; y < hi; y++ {
 					for x := range lw {
 						i, j := y*lw+x, int(py[y])*pw+int(px[x])
@@ -109,7 +111,7 @@ func estimateFB(pix, ap []uint8, w, h int, p fgParams) []float32 {
 		}
 		for range iters {
 			for colour := range 2 {
-				parallel(lh, func(lo, hi int) {
+				parallel.For(lh, func(lo, hi int) {
 					for y := lo; y < hi; y++ {
 						for x := (y + colour) & 1; x < lw; x += 2 {
 							updateFB(f, b, img, al, lw, lh, x, y, p)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+
+	"cutout/internal/parallel"
 )
 
 // guidedMaxLow caps the pixel count at which the guided filter computes its coefficients, which
@@ -48,7 +50,7 @@ func blockMean(gp, sp []uint8, w, h, s int) [4][]float32 {
 	for c := range out {
 		out[c] = make([]float32, wl*hl)
 	}
-	parallel(hl, func(lo, hi int) {
+	parallel.For(hl, func(lo, hi int) {
 		acc := make([]float32, 4*wl)
 		for Y := lo; Y < hi; Y++ {
 			clear(acc)
@@ -84,7 +86,7 @@ func guidedCoefficients(in [4][]float32, w, h, r int, eps float64) [4][]float32 
 	for k := 4; k < 13; k++ {
 		m[k] = make([]float32, n)
 	}
-	parallel(n, func(lo, hi int) {
+	parallel.For(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r, g, b, p := m[0][i], m[1][i], m[2][i], m[3][i]
 			m[4][i], m[5][i], m[6][i] = r*r, r*g, r*b
@@ -100,7 +102,7 @@ func guidedCoefficients(in [4][]float32, w, h, r int, eps float64) [4][]float32 
 	for k := range ab {
 		ab[k] = m[k] // reuse the mean planes of I and p, read before written below
 	}
-	parallel(n, func(lo, hi int) {
+	parallel.For(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			mr, mg, mb, mp := float64(m[0][i]), float64(m[1][i]), float64(m[2][i]), float64(m[3][i])
 			c := [6]float64{
@@ -142,7 +144,7 @@ func applyCoefficients(ab [4][]float32, gp []uint8, wl, hl, w, h, s int, out []u
 	}
 	x0, x1, fx := pos(w, wl)
 	y0, y1, fy := pos(h, hl)
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			r0, r1, f := int(y0[y])*wl, int(y1[y])*wl, fy[y]
 			g := gp[4*w*y : 4*w*(y+1)]
@@ -165,7 +167,7 @@ func applyCoefficients(ab [4][]float32, gp []uint8, wl, hl, w, h, s int, out []u
 // scratch of the same size and dst may be src. Running sums are kept in float64 so that long
 // rows do not drift (variances are small differences of such means).
 func boxMean(src, dst, tmp []float32, w, h, r int) {
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			row, out := src[y*w:(y+1)*w], tmp[y*w:(y+1)*w]
 			var acc float64
@@ -184,7 +186,7 @@ func boxMean(src, dst, tmp []float32, w, h, r int) {
 		}
 	})
 	const cb = 64
-	parallel((w+cb-1)/cb, func(lo, hi int) {
+	parallel.For((w+cb-1)/cb, func(lo, hi int) {
 		x0, x1 := lo*cb, min(hi*cb, w)
 		acc := make([]float64, x1-x0)
 		for y := 0; y < min(r, h); y++ {

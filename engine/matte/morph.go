@@ -3,6 +3,8 @@ package matte
 import (
 	"image"
 	"math"
+
+	"cutout/internal/parallel"
 )
 
 // PostProcessMask is rembg's post_process_mask: a morphological opening with a 3×3 cross
@@ -15,7 +17,7 @@ func PostProcessMask(mask *image.Gray) *image.Gray {
 	f := grayFloat(a)
 	gaussian(f, w, h, 2, 2)
 	out := make([]uint8, w*h)
-	parallel(len(out), func(lo, hi int) {
+	parallel.For(len(out), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if f[i]*255 >= 126.5 { // cv2 rounds the blurred uint8; 127 and up is foreground
 				out[i] = 255
@@ -35,7 +37,7 @@ func crossMorph(m []uint8, w, h int, dilate bool) []uint8 {
 		}
 		return a
 	}
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			for x := range w {
 				i := y*w + x
@@ -71,7 +73,7 @@ func Feather(alpha *image.Gray, px float64) *image.Gray {
 	f := grayFloat(a)
 	gaussian(f, w, h, sigma, int(math.Ceil(3*sigma)))
 	out := make([]uint8, w*h)
-	parallel(len(out), func(lo, hi int) {
+	parallel.For(len(out), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = to8(f[i])
 		}
@@ -106,7 +108,7 @@ func gaussian(f []float32, w, h int, sigma float64, radius int) {
 // blurRows convolves every row of a w×h plane with kernel k (odd length), replicating borders.
 func blurRows(f []float32, w, h int, k []float32) {
 	r := len(k) / 2
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		line := make([]float32, w+2*r)
 		next := make([]int32, w+2*r) // index of the next different value
 		for y := lo; y < hi; y++ {
@@ -142,7 +144,7 @@ func blurRows(f []float32, w, h int, k []float32) {
 func transpose(f []float32, w, h int) []float32 {
 	t := make([]float32, len(f))
 	const bs = 32
-	parallel((h+bs-1)/bs, func(lo, hi int) {
+	parallel.For((h+bs-1)/bs, func(lo, hi int) {
 		for by := lo * bs; by < min(hi*bs, h); by += bs {
 			for bx := 0; bx < w; bx += bs {
 				for y := by; y < min(by+bs, h); y++ {
@@ -200,7 +202,7 @@ func dilateDisk(a []uint8, w, h, r int) []uint8 {
 	}
 	rowMax := make([]uint8, h)
 	rowConst := make([]bool, h)
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			row := a[y*w : (y+1)*w]
 			mn, mx := row[0], row[0]
@@ -211,7 +213,7 @@ func dilateDisk(a []uint8, w, h, r int) []uint8 {
 		}
 	})
 	out := make([]uint8, w*h)
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		g := make([]uint8, w+4*r+2)
 		hb := make([]uint8, w+4*r+2)
 		tmp := make([]uint8, w)

@@ -3,6 +3,8 @@ package matte
 import (
 	"image"
 	"math"
+
+	"cutout/internal/parallel"
 )
 
 // Pixel access and resampling shared by the stages. Internally every stage works on tight
@@ -76,7 +78,7 @@ func areaTaps(n, m int) [][]tap {
 func downsample(src []float32, c, w, h, ww, wh int) []float32 {
 	tx, ty := areaTaps(w, ww), areaTaps(h, wh)
 	tmp := make([]float32, c*ww*h)
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			row, out := src[c*w*y:c*w*(y+1)], tmp[c*ww*y:c*ww*(y+1)]
 			for x, taps := range tx {
@@ -91,7 +93,7 @@ func downsample(src []float32, c, w, h, ww, wh int) []float32 {
 		}
 	})
 	dst := make([]float32, c*ww*wh)
-	parallel(wh, func(lo, hi int) {
+	parallel.For(wh, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			out := dst[c*ww*y : c*ww*(y+1)]
 			for _, t := range ty[y] {
@@ -108,7 +110,7 @@ func downsample(src []float32, c, w, h, ww, wh int) []float32 {
 // rgbFloat converts tight NRGBA pixels to interleaved RGB in [0,1].
 func rgbFloat(pix []uint8, n int) []float32 {
 	out := make([]float32, 3*n)
-	parallel(n, func(lo, hi int) {
+	parallel.For(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[3*i] = float32(pix[4*i]) / 255
 			out[3*i+1] = float32(pix[4*i+1]) / 255
@@ -121,7 +123,7 @@ func rgbFloat(pix []uint8, n int) []float32 {
 // grayFloat converts tight grey pixels to [0,1].
 func grayFloat(pix []uint8) []float32 {
 	out := make([]float32, len(pix))
-	parallel(len(pix), func(lo, hi int) {
+	parallel.For(len(pix), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = float32(pix[i]) / 255
 		}
@@ -142,7 +144,7 @@ func reduceTrimap(tri []uint8, w, h, ww, wh int) []uint8 {
 		return a, max(b, a+1)
 	}
 	out := make([]uint8, ww*wh)
-	parallel(wh, func(lo, hi int) {
+	parallel.For(wh, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			y0, y1 := cover(h, wh, y)
 			for x := range ww {
@@ -192,7 +194,7 @@ func linTaps(n, m int) (i0, i1 []int32, f []float32) {
 func upsample(src []float32, ww, wh, w, h int, put func(i int, v float32)) {
 	x0, x1, fx := linTaps(ww, w)
 	y0, y1, fy := linTaps(wh, h)
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			a := src[int(y0[y])*ww : int(y0[y]+1)*ww]
 			b := src[int(y1[y])*ww : int(y1[y]+1)*ww]

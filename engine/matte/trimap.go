@@ -1,6 +1,10 @@
 package matte
 
-import "image"
+import (
+	"image"
+
+	"cutout/internal/parallel"
+)
 
 // Trimap values.
 const (
@@ -19,7 +23,7 @@ func Trimap(mask *image.Gray, fgThreshold, bgThreshold, erode int) *image.Gray {
 	m, w, h := grayPix(mask)
 	fg := make([]bool, w*h)
 	bg := make([]bool, w*h)
-	parallel(len(m), func(lo, hi int) {
+	parallel.For(len(m), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			fg[i] = int(m[i]) > fgThreshold
 			bg[i] = int(m[i]) < bgThreshold
@@ -30,7 +34,7 @@ func Trimap(mask *image.Gray, fgThreshold, bgThreshold, erode int) *image.Gray {
 		erodeBinary(bg, w, h, erode)
 	}
 	out := make([]uint8, w*h)
-	parallel(len(out), func(lo, hi int) {
+	parallel.For(len(out), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			switch {
 			case fg[i]:
@@ -64,7 +68,7 @@ func force(g *image.Gray, a *image.Alpha, v uint8) {
 	}
 	w := min(g.Rect.Dx(), a.Rect.Dx())
 	h := min(g.Rect.Dy(), a.Rect.Dy())
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			dst := g.Pix[y*g.Stride : y*g.Stride+w]
 			for x, s := range a.Pix[y*a.Stride : y*a.Stride+w] {
@@ -81,7 +85,7 @@ func force(g *image.Gray, a *image.Alpha, v uint8) {
 // O(w*h) whatever r: each pass keeps the distance to the nearest unset pixel along its axis.
 func erodeBinary(b []bool, w, h, r int) {
 	const far = 1 << 30
-	parallel(h, func(lo, hi int) {
+	parallel.For(h, func(lo, hi int) {
 		dl := make([]int, w)
 		for y := lo; y < hi; y++ {
 			row := b[y*w : (y+1)*w]
@@ -102,7 +106,7 @@ func erodeBinary(b []bool, w, h, r int) {
 		}
 	})
 	// Vertical pass: one column band per chunk, walked row by row for cache locality.
-	parallel((w+63)/64, func(lo, hi int) {
+	parallel.For((w+63)/64, func(lo, hi int) {
 		x0, x1 := lo*64, min(hi*64, w)
 		n := x1 - x0
 		last := make([]int, n)

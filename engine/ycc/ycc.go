@@ -9,8 +9,8 @@ package ycc
 import (
 	"image"
 	"image/draw"
-	"runtime"
-	"sync"
+
+	"cutout/internal/parallel"
 )
 
 // Usable says whether m can be read directly: origin at (0,0) and one of image's six
@@ -91,18 +91,11 @@ func ToNRGBA(m *image.YCbCr) *image.NRGBA {
 		draw.Draw(out, out.Rect, m, m.Rect.Min, draw.Src)
 		return out
 	}
-	p := min(runtime.GOMAXPROCS(0), h)
-	var wg sync.WaitGroup
-	for i := range p {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for y := i * h / p; y < (i+1)*h/p; y++ {
-				Span(m, y, 0, w, out.Pix[y*out.Stride:(y+1)*out.Stride])
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(h, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			Span(m, y, 0, w, out.Pix[y*out.Stride:(y+1)*out.Stride])
+		}
+	})
 	return out
 }
 
@@ -121,14 +114,10 @@ func Blocks(m *image.YCbCr, k int) *image.NRGBA {
 	out := image.NewNRGBA(image.Rect(0, 0, bw, bh))
 	hs, half := shifts(m.SubsampleRatio)
 	cw := (w + 1<<hs - 1) >> hs
-	p := min(runtime.GOMAXPROCS(0), bh)
-	var wg sync.WaitGroup
-	for i := range p {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sy, sb, sr := make([]uint32, bw), make([]uint32, bw), make([]uint32, bw)
-			for by := i; by < bh; by += p {
+	parallel.Workers(bh, func() func(lo, hi int) {
+		sy, sb, sr := make([]uint32, bw), make([]uint32, bw), make([]uint32, bw)
+		return func(lo, hi int) {
+			for by := lo; by < hi; by++ {
 				clear(sy)
 				clear(sb)
 				clear(sr)
@@ -190,9 +179,8 @@ func Blocks(m *image.YCbCr, k int) *image.NRGBA {
 					px[3] = 0xff
 				}
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	return out
 }
 
