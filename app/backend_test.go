@@ -16,6 +16,7 @@ import (
 
 	"cutout/engine/matte"
 	"cutout/engine/validate"
+	"cutout/internal/testenv"
 	"cutout/ui"
 )
 
@@ -23,6 +24,7 @@ import (
 // real ONNX Runtime, the real quantised model).
 func testBackend(t *testing.T) *backend {
 	t.Helper()
+	testenv.NeedEngine(t)
 	b := newBackend(SupervisorConfig{command: []string{os.Args[0], "engine"}})
 	s := b.Defaults()
 	s.Model = "isnet-general-q8"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cutout/app/watch"
+	"cutout/internal/testenv"
 )
 
 // journalOf reads OUT's journal: its records and how many lines were damaged.
@@ -46,6 +47,7 @@ func stamps(t *testing.T, dir string) map[string]string {
 // a (1).png, the same on every run), a rerun skips what is done and writes nothing, a
 // changed input is redone into its own output, and --force redoes everything in place.
 func TestRemoveResumes(t *testing.T) {
+	testenv.NeedEngine(t)
 	in := t.TempDir()
 	copySample(t, "rocket.jpg", filepath.Join(in, "a.jpg"))
 	copySample(t, "coffee.png", filepath.Join(in, "a.png"))
@@ -143,6 +145,7 @@ func equalMaps(a, b map[string]string) bool {
 // A killed run's temporary files are removed by the next run, and an output folder that
 // another Cutout holds is refused with a sentence.
 func TestRemoveLeftoversAndLock(t *testing.T) {
+	testenv.NeedEngine(t)
 	in := t.TempDir()
 	copySample(t, "coffee.png", filepath.Join(in, "coffee.png"))
 	out := t.TempDir()
@@ -176,6 +179,7 @@ func TestRemoveLeftoversAndLock(t *testing.T) {
 // TestRemoveDiskFull: on a real full disk the finished image waits for room (said once),
 // the model does not run again, and the output and the journal come out whole and single.
 func TestRemoveDiskFull(t *testing.T) {
+	testenv.NeedEngine(t)
 	out := t.TempDir()
 	if msg, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", out).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a small tmpfs here (%v: %s): the full-disk case needs root", err, strings.TrimSpace(string(msg)))

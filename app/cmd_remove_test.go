@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"cutout/internal/testenv"
 )
 
 func repoRoot(t testing.TB) string {
@@ -47,6 +49,7 @@ func sum(t *testing.T, path string) [32]byte {
 // an image and a missing file: the photo is cut out, the two others get one clear line each
 // naming the file, the exit code says something failed, and the input is untouched.
 func TestRemoveCLI(t *testing.T) {
+	testenv.NeedEngine(t)
 	in := t.TempDir()
 	photo := filepath.Join(in, "coffee.png")
 	data, err := os.ReadFile(filepath.Join(repoRoot(t), "assets", "samples", "coffee.png"))
@@ -145,6 +148,7 @@ func TestRemoveUsageErrors(t *testing.T) {
 }
 
 func TestRemoveUnknownModel(t *testing.T) {
+	testenv.NeedEngine(t)
 	var out, errb bytes.Buffer
 	code := Main([]string{"remove", "x.jpg", "-o", t.TempDir(), "--model", "nope"}, &out, &errb)
 	// The model is looked up before any work starts (and before OUT is made).

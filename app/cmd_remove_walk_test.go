@@ -6,12 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"cutout/internal/testenv"
 )
 
 // TestRemoveWalkFailuresAndNamedLinks: a part of a named folder that cannot be read is a
 // failure of the batch (exit 1, in the summary, the photo beside it still cut out), and a
 // link to a folder named on the command line is walked at its target.
 func TestRemoveWalkFailuresAndNamedLinks(t *testing.T) {
+	testenv.NeedEngine(t)
 	base := t.TempDir()
 	shoot := filepath.Join(base, "shoot")
 	copySample(t, "coffee.png", filepath.Join(shoot, "coffee.png"))

@@ -22,6 +22,7 @@ import (
 	"cutout/app/watch"
 	"cutout/engine/matte"
 	"cutout/engine/validate"
+	"cutout/internal/testenv"
 )
 
 // syncBuffer is a bytes.Buffer safe for the watch's goroutines.
@@ -454,6 +455,7 @@ func TestWatchUsage(t *testing.T) {
 // benchSupervisor starts the real engine for a benchmark (as testSupervisor does for tests).
 func benchSupervisor(b *testing.B) *Supervisor {
 	b.Helper()
+	testenv.NeedEngine(b)
 	c := SupervisorConfig{EngineConfig: EngineConfig{Model: "isnet-general-q8"}}
 	c.command = []string{os.Args[0], "engine"}
 	s, err := NewSupervisor(c)

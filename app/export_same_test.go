@@ -7,6 +7,8 @@ import (
 	"image/draw"
 	"path/filepath"
 	"testing"
+
+	"cutout/internal/testenv"
 )
 
 // TestWindowExportEqualsRemove: the window's export of a photo (the backend's Cut of the file
@@ -14,6 +16,7 @@ import (
 // options, for a JPEG (composited from its Y′CbCr planes) and a PNG, with edge options,
 // a background colour and the mask alone.
 func TestWindowExportEqualsRemove(t *testing.T) {
+	testenv.NeedEngine(t)
 	b := testBackend(t)
 	samples := filepath.Join(repoRoot(t), "assets", "samples")
 	for _, flags := range [][]string{

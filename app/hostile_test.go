@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"cutout/internal/testenv"
 )
 
 // hugePNG is a valid 1×1 PNG whose header (with a correct CRC) claims 100,000 × 100,000.
@@ -30,6 +32,7 @@ func hugePNG(t *testing.T) []byte {
 // input is refused quickly with a line naming it and the reason; the photo is still cut out;
 // nothing blocks (the FIFO) and nothing is read through the links.
 func TestRemoveHostileBatch(t *testing.T) {
+	testenv.NeedEngine(t)
 	in := t.TempDir()
 	write := func(name string, data []byte) string {
 		p := filepath.Join(in, name)

@@ -11,12 +11,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"cutout/internal/testenv"
 )
 
 // testSupervisor starts the real engine (the test binary in engine mode, real ONNX Runtime,
 // real quantised model) with test hooks on.
 func testSupervisor(t *testing.T, c SupervisorConfig) *Supervisor {
 	t.Helper()
+	testenv.NeedEngine(t)
 	if c.command == nil {
 		c.command = []string{os.Args[0], "engine"}
 	}

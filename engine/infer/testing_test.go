@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"cutout/engine/models"
+	"cutout/internal/testenv"
 )
 
 // repoRoot is the repository's top folder, found from this package's folder.
@@ -30,6 +31,7 @@ var (
 // binary. `make test` installs both; without them the test fails and says how to get them.
 func realEngine(tb testing.TB) *Engine {
 	tb.Helper()
+	testenv.NeedEngine(tb)
 	engineOnce.Do(func() {
 		root := repoRoot(tb)
 		if engineErr = Init(""); engineErr != nil {
@@ -60,6 +62,7 @@ func realEngine(tb testing.TB) *Engine {
 // installedModel is one of the models `make` installs, verified, with its bytes.
 func installedModel(tb testing.TB, name string) (*models.Model, []byte) {
 	tb.Helper()
+	testenv.NeedEngine(tb)
 	man, err := models.Load(filepath.Join(repoRoot(tb), "models"))
 	if err != nil {
 		tb.Fatal(err)
@@ -109,4 +112,13 @@ func readGray(tb testing.TB, path string) *image.Gray {
 		g.Pix[i] = img.Pix[4*i]
 	}
 	return g
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"cutout/internal/testenv"
 )
 
 const entry = `
@@ -130,6 +132,7 @@ func TestVerify(t *testing.T) {
 
 // TestInstalledModelsVerify checks the real default models that `make models` installed.
 func TestInstalledModelsVerify(t *testing.T) {
+	testenv.NeedEngine(t)
 	m, err := Load(filepath.Join("..", "..", "models"))
 	if err != nil {
 		t.Fatal(err)
