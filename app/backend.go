@@ -74,7 +74,7 @@ func (b *backend) Cut(ctx context.Context, path string, validated func()) (*ui.C
 	b.mu.Unlock()
 	eng, release := b.acquire()
 	if eng == nil {
-		return nil, errors.New("Cutout's engine is not set up. Restart Cutout")
+		return nil, &sentence{msg: "Cutout's engine is not set up. Restart Cutout"}
 	}
 	defer release()
 	var data []byte
@@ -201,7 +201,7 @@ func (b *backend) Apply(s ui.EngineSettings) error {
 	c.Warm = true // the window starts its engine before the first photo is dropped
 	sup, err := NewSupervisor(c)
 	if err != nil {
-		return fmt.Errorf("Cutout's engine could not be set up: %s. Check that the models are installed (make models)", quote.Text(err.Error()))
+		return &sentence{msg: fmt.Sprintf("Cutout's engine could not be set up: %s. Check that the models are installed (make models)", quote.Text(err.Error())), err: err}
 	}
 	if old := b.eng; old != nil {
 		go func() { old.users.Wait(); old.Close() }()

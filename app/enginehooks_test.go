@@ -28,13 +28,12 @@ func init() {
 		case hook == "hang":
 			select {}
 		case hook == "alloc":
-			var hoard [][]byte
 			for {
 				b := make([]byte, 64<<20)
 				for i := 0; i < len(b); i += 4096 {
 					b[i] = 1
 				}
-				hoard = append(hoard, b)
+				hoard = append(hoard, b) // kept reachable (a package variable): the memory stays used
 			}
 		case hook == "crash":
 			var p *int
@@ -192,3 +191,6 @@ func rawFork(trap, flags uintptr) error {
 	}
 	return nil
 }
+
+// hoard keeps the "alloc" hook's memory reachable, so the collector cannot free it.
+var hoard [][]byte

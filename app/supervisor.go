@@ -78,7 +78,6 @@ type Supervisor struct {
 	w       *worker
 	last    *worker // the previous engine, for its stderr
 	backoff time.Duration
-	lastErr time.Time
 	closed  bool
 }
 

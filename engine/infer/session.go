@@ -15,6 +15,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"cutout/engine/models"
+	"cutout/engine/onnxgraph"
 )
 
 // The devices a session can run on.
@@ -47,8 +48,8 @@ type SessionOptions struct {
 	Tune func(*ort.SessionOptions) error
 
 	keepHalf  bool // tests: load a float16 model as it is, not widened to float32
-	keepAll   bool // tests: keep the outputs the session does not read (see prune)
-	keepQuant bool // tests: load a quantised model as it is (see dequantize)
+	keepAll   bool // tests: keep the outputs the session does not read (see onnxgraph.PrunePlan)
+	keepQuant bool // tests: load a quantised model as it is (see onnxgraph.Dequantize)
 }
 
 // Session is one loaded model, created once and reused for every image. Run is safe for
@@ -99,7 +100,7 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 	if !ort.IsInitialized() {
 		return nil, ErrNotInitialized
 	}
-	in, out, err := modelIO(data)
+	in, out, err := onnxgraph.IO(data)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: reading its inputs and outputs: %w", m.Name, err)
 	}
@@ -171,33 +172,34 @@ func NewSession(m *models.Model, data []byte, opt SessionOptions) (*Session, err
 		}
 	}
 	// The CPU computes float16 models in float32 between casts: give it the float32 model
-	// (see widen). On the CPU the light dynamically quantised convolutions are faster in
-	// float32 (see dequantize); ONNX Runtime has no ConvInteger for CUDA, so there all of them
-	// are. Then only the output read is kept (see prune: the ISNets' eleven others cost
-	// 0.16–0.2 GB of the engine's peak), in place when the model is already a rewritten copy.
+	// (see onnxgraph.Widen). On the CPU the light dynamically quantised convolutions are
+	// faster in float32 (see onnxgraph.Dequantize); ONNX Runtime has no ConvInteger for CUDA,
+	// so there all of them are. Then only the output read is kept (see onnxgraph.PrunePlan:
+	// the ISNets' eleven others cost 0.16–0.2 GB of the engine's peak), in place when the
+	// model is already a rewritten copy.
 	// A model these cannot handle, or whose rewritten form ONNX Runtime refuses, is loaded as
 	// it is.
 	model, rewritten := data, false
 	if used == DeviceCPU && !opt.keepHalf {
-		if wide, changed, err := widen(model); err == nil && changed {
+		if wide, changed, err := onnxgraph.Widen(model); err == nil && changed {
 			model, rewritten = wide, true
 		}
 	}
 	if !opt.keepQuant {
-		limit := lightConv
+		limit := onnxgraph.LightConv
 		if used == DeviceCUDA {
 			limit = math.MaxInt
 		}
-		if dq, n, err := dequantize(model, limit); err == nil && n > 0 {
+		if dq, n, err := onnxgraph.Dequantize(model, limit); err == nil && n > 0 {
 			model, rewritten = dq, true
 		}
 	}
 	if !opt.keepAll {
-		if p, err := planPrune(model, outName); err == nil && p != nil {
+		if p, err := onnxgraph.PlanPrune(model, outName); err == nil && p != nil {
 			if !rewritten {
 				model = bytes.Clone(model) // data is the caller's, and the fallback below
 			}
-			model, rewritten = p.apply(model), true
+			model, rewritten = p.Apply(model), true
 		}
 	}
 	// What the rewriting left behind goes back to the system before ONNX Runtime's own

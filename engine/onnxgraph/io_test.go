@@ -1,4 +1,4 @@
-package infer
+package onnxgraph
 
 import (
 	"os"
@@ -11,27 +11,6 @@ import (
 
 	"cutout/engine/models"
 )
-
-// msg builds a protobuf message from (field number, payload) pairs: a []byte or string payload
-// is length-delimited, an int a varint.
-func msg(kv ...any) []byte {
-	var b []byte
-	for i := 0; i+1 < len(kv); i += 2 {
-		num := protowire.Number(kv[i].(int))
-		switch v := kv[i+1].(type) {
-		case []byte:
-			b = protowire.AppendTag(b, num, protowire.BytesType)
-			b = protowire.AppendBytes(b, v)
-		case string:
-			b = protowire.AppendTag(b, num, protowire.BytesType)
-			b = protowire.AppendString(b, v)
-		case int:
-			b = protowire.AppendTag(b, num, protowire.VarintType)
-			b = protowire.AppendVarint(b, uint64(v))
-		}
-	}
-	return b
-}
 
 // tinyModel is a valid ONNX model, y = x + w, in the old style (IR version 3) where the
 // initializer w is also listed among the graph's inputs, before x; with sparse, a second
@@ -64,7 +43,7 @@ func tinyModel(sparse bool) []byte {
 
 func runtimeIO(t *testing.T, data []byte) (in, out []string) {
 	t.Helper()
-	realEngine(t) // ONNX Runtime loaded
+	loadRuntime(t)
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
 	if err != nil {
 		t.Fatalf("ONNX Runtime refuses the model: %v", err)
@@ -78,7 +57,7 @@ func runtimeIO(t *testing.T, data []byte) (in, out []string) {
 	return in, out
 }
 
-// modelIO must name the inputs and outputs ONNX Runtime names, in its order, on the installed
+// IO must name the inputs and outputs ONNX Runtime names, in its order, on the installed
 // models and on generated ones where constants are listed as inputs.
 func TestModelIOMatchesRuntime(t *testing.T) {
 	man, err := models.Load(filepath.Join(repoRoot(t), "models"))
@@ -97,16 +76,16 @@ func TestModelIOMatchesRuntime(t *testing.T) {
 		cases[m.Name] = data
 	}
 	for name, data := range cases {
-		in, out, err := modelIO(data)
+		in, out, err := IO(data)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		wantIn, wantOut := runtimeIO(t, data)
 		if !slices.Equal(in, wantIn) || !slices.Equal(out, wantOut) {
-			t.Errorf("%s: modelIO %v → %v, ONNX Runtime %v → %v", name, in, out, wantIn, wantOut)
+			t.Errorf("%s: IO %v → %v, ONNX Runtime %v → %v", name, in, out, wantIn, wantOut)
 		}
 	}
-	if in, out, _ := modelIO(tinyModel(false)); !slices.Equal(in, []string{"x"}) || !slices.Equal(out, []string{"y"}) {
+	if in, out, _ := IO(tinyModel(false)); !slices.Equal(in, []string{"x"}) || !slices.Equal(out, []string{"y"}) {
 		t.Errorf("tiny model: %v → %v, want [x] → [y]", in, out)
 	}
 }
@@ -120,7 +99,7 @@ func TestModelIORefusesWhatIsNotAModel(t *testing.T) {
 		"no graph":  msg(1, 7, 2, "producer"),
 		"bad graph": msg(7, []byte{0x5a, 0xff}), // field 11, length past the end
 	} {
-		if _, _, err := modelIO(data); err == nil {
+		if _, _, err := IO(data); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -131,7 +110,7 @@ func FuzzModelIO(f *testing.F) {
 	f.Add(tinyModel(true))
 	f.Add(msg(7, msg(11, msg(1, "a"), 5, msg(8, "a"), 12, msg(1, "b"))))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		in, out, err := modelIO(data)
+		in, out, err := IO(data)
 		if err != nil && (in != nil || out != nil) {
 			t.Fatalf("error %v with names %v → %v", err, in, out)
 		}

@@ -1,8 +1,7 @@
-package infer
+package onnxgraph
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -10,33 +9,16 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// lightConv is the largest weight count (values) of a dynamically quantised convolution that
-// NewSession computes in float32 on the CPU (see dequantize). Measured on the quantised ISNet
+// LightConv is the largest weight count (values) of a dynamically quantised convolution worth
+// computing in float32 on the CPU (see Dequantize). Measured on the quantised ISNet
 // (2 cores, AVX-512; run time and peak memory of the run against the model as it is, one
 // process each): up to 40 k values (63 convolutions) 0.85 × the time and 1.05 × the memory,
 // up to 160 k (82) 0.77 × and 0.89 ×, up to 700 k (101) 0.82 × and 0.90 ×, all 119 of them
 // 0.88 × and 1.2 ×: the heavy convolutions of the deep, low-resolution stages gain nothing
 // in float and their float weights cost memory.
-const lightConv = 160_000
+const LightConv = 160_000
 
-// More field numbers of onnx.proto, for dequantize.
-const (
-	nodeInput  = 1 // NodeProto.input
-	nodeOutput = 2 // NodeProto.output
-	nodeName   = 3 // NodeProto.name
-	nodeDomain = 7 // NodeProto.domain
-
-	tensorDims      = 1 // TensorProto.dims
-	tensorInt64Data = 7 // TensorProto.int64_data
-)
-
-// ONNX element types that dequantize reads.
-const (
-	onnxUint8 = 2
-	onnxInt64 = 7
-)
-
-// dequantize rewrites the dynamically quantised convolutions of an ONNX model whose weights
+// Dequantize rewrites the dynamically quantised convolutions of an ONNX model whose weights
 // hold at most maxWeights values into float convolutions of the same weights. A dynamically
 // quantised model (onnxruntime.quantization.quantize_dynamic) computes each convolution as
 //
@@ -53,7 +35,7 @@ const (
 //
 // Anything that does not match the chain exactly is left as it is. It returns data itself
 // when it changed nothing.
-func dequantize(data []byte, maxWeights int) ([]byte, int, error) {
+func Dequantize(data []byte, maxWeights int) ([]byte, int, error) {
 	var graph []byte
 	graphs := 0
 	err := walk(data, func(f field) error {
@@ -117,153 +99,8 @@ func dequantize(data []byte, maxWeights int) ([]byte, int, error) {
 	return r.bytes(), len(plan.convs), nil
 }
 
-// qnode is a node of a graph as dequantize sees it.
-type qnode struct {
-	op, name, domain string
-	ins, outs        []string
-	attrs            [][]byte // the attribute fields as they are (tag included)
-}
-
-// qgraph is the main graph of a model: its nodes in order, its initializers by name, and the
-// names its outputs and declared inputs use.
-type qgraph struct {
-	nodes     []*qnode
-	inits     map[string][]byte // name → TensorProto
-	initOrder []string
-	outputs   map[string]bool // graph outputs and declared inputs: values that must stay
-	producer  map[string]*qnode
-	consumers map[string][]*qnode
-	subgraphs bool            // some node has a graph attribute
-	taken     map[string]bool // names in use (see fresh)
-
-	graphOutputs []string        // the graph's outputs alone, in order (see prune)
-	sparse       map[string]bool // names of sparse initializers
-}
-
-func readGraph(b []byte) (*qgraph, error) {
-	g := &qgraph{inits: map[string][]byte{}, outputs: map[string]bool{},
-		producer: map[string]*qnode{}, consumers: map[string][]*qnode{}, sparse: map[string]bool{}}
-	err := walk(b, func(f field) error {
-		if f.typ != protowire.BytesType {
-			return nil
-		}
-		switch f.num {
-		case graphNode:
-			n, err := readNode(f.val)
-			if err != nil {
-				return err
-			}
-			for _, a := range n.attrs {
-				if hasGraph(a) {
-					g.subgraphs = true
-				}
-			}
-			g.nodes = append(g.nodes, n)
-			for _, o := range n.outs {
-				g.producer[o] = n
-			}
-			for _, in := range n.ins {
-				g.consumers[in] = append(g.consumers[in], n)
-			}
-		case graphInitializer:
-			name, err := stringField(f.val, tensorName)
-			if err != nil {
-				return err
-			}
-			g.inits[name] = f.val
-			g.initOrder = append(g.initOrder, name)
-		case graphSparseInitializer:
-			name, err := constName(f)
-			if err != nil {
-				return err
-			}
-			g.sparse[name] = true
-		case graphOutput, graphInput:
-			name, err := stringField(f.val, valueInfoName)
-			if err != nil {
-				return err
-			}
-			g.outputs[name] = true
-			if f.num == graphOutput {
-				g.graphOutputs = append(g.graphOutputs, name)
-			}
-		}
-		return nil
-	})
-	return g, err
-}
-
-func readNode(b []byte) (*qnode, error) {
-	n := &qnode{}
-	err := walk(b, func(f field) error {
-		if f.typ != protowire.BytesType {
-			return nil
-		}
-		switch f.num {
-		case nodeInput:
-			n.ins = append(n.ins, string(f.val))
-		case nodeOutput:
-			n.outs = append(n.outs, string(f.val))
-		case nodeName:
-			n.name = string(f.val)
-		case nodeOpType:
-			n.op = string(f.val)
-		case nodeDomain:
-			n.domain = string(f.val)
-		case nodeAttribute:
-			n.attrs = append(n.attrs, f.raw)
-		}
-		return nil
-	})
-	return n, err
-}
-
-// hasGraph reports whether an attribute field holds a graph.
-func hasGraph(attr []byte) bool {
-	found := false
-	_, _, n := protowire.ConsumeTag(attr)
-	v, m := protowire.ConsumeBytes(attr[n:])
-	if m < 0 {
-		return false
-	}
-	_ = walk(v, func(f field) error {
-		found = found || f.num == attrG || f.num == attrGraphs
-		return nil
-	})
-	return found
-}
-
-// is reports whether n is the standard operator op.
-func (n *qnode) is(op string) bool {
-	return n != nil && n.op == op && (n.domain == "" || n.domain == "ai.onnx")
-}
-
-// attrInt is integer attribute name of n, and whether it is there.
-func (n *qnode) attrInt(name string) (int64, bool) {
-	for _, a := range n.attrs {
-		_, _, k := protowire.ConsumeTag(a)
-		v, m := protowire.ConsumeBytes(a[k:])
-		if m < 0 {
-			continue
-		}
-		if s, _ := stringField(v, attrName); s != name {
-			continue
-		}
-		var i int64
-		found := false
-		_ = walk(v, func(f field) error {
-			if f.num == attrI && f.typ == protowire.VarintType {
-				i, found = int64(f.u), true
-			}
-			return nil
-		})
-		return i, found
-	}
-	return 0, false
-}
-
 // only is the single consumer of value v when it is the operator op, else nil.
-func (g *qgraph) only(v, op string) *qnode {
+func (g *graphIndex) only(v, op string) *node {
 	if g.outputs[v] {
 		return nil
 	}
@@ -275,7 +112,7 @@ func (g *qgraph) only(v, op string) *qnode {
 }
 
 // other is the input of a two-input node that is not v ("" when it has no such input).
-func other(n *qnode, v string) string {
+func other(n *node, v string) string {
 	if len(n.ins) != 2 {
 		return ""
 	}
@@ -289,15 +126,15 @@ func other(n *qnode, v string) string {
 }
 
 type dequantPlan struct {
-	convs     map[*qnode][]byte // ConvInteger node → the Conv node replacing it
-	dropNodes map[*qnode]bool
+	convs     map[*node][]byte // ConvInteger node → the Conv node replacing it
+	dropNodes map[*node]bool
 	dropInits map[string]bool
 	inits     [][]byte // new initializers
 }
 
-func (g *qgraph) planDequant(maxWeights int) *dequantPlan {
-	p := &dequantPlan{convs: map[*qnode][]byte{}, dropNodes: map[*qnode]bool{}, dropInits: map[string]bool{}}
-	var maybe []*qnode  // quantizers, scale products and bias reshapes, dropped if nothing reads them
+func (g *graphIndex) planDequant(maxWeights int) *dequantPlan {
+	p := &dequantPlan{convs: map[*node][]byte{}, dropNodes: map[*node]bool{}, dropInits: map[string]bool{}}
+	var maybe []*node   // quantizers, scale products and bias reshapes, dropped if nothing reads them
 	var consts []string // constants of the replaced chains, dropped if nothing reads them
 	for _, c := range g.nodes {
 		if !c.is("ConvInteger") || len(c.ins) != 4 || len(c.outs) != 1 {
@@ -348,17 +185,17 @@ func (g *qgraph) planDequant(maxWeights int) *dequantPlan {
 				end = add.outs[0]
 			}
 		}
-		var node []byte
+		var conv []byte
 		for _, in := range inputs {
-			node = appendMessage(node, nodeInput, []byte(in))
+			conv = appendMessage(conv, nodeInput, []byte(in))
 		}
-		node = appendMessage(node, nodeOutput, []byte(end))
-		node = appendMessage(node, nodeName, []byte(g.fresh(c.name+"_float")))
-		node = appendMessage(node, nodeOpType, []byte("Conv"))
+		conv = appendMessage(conv, nodeOutput, []byte(end))
+		conv = appendMessage(conv, nodeName, []byte(g.fresh(c.name+"_float")))
+		conv = appendMessage(conv, nodeOpType, []byte("Conv"))
 		for _, a := range c.attrs {
-			node = append(node, a...)
+			conv = append(conv, a...)
 		}
-		p.convs[c] = node
+		p.convs[c] = conv
 		p.dropNodes[cast], p.dropNodes[scaled] = true, true
 		maybe = append(maybe, q, scales)
 		consts = append(consts, c.ins[1], c.ins[3], wScale)
@@ -385,7 +222,7 @@ func (g *qgraph) planDequant(maxWeights int) *dequantPlan {
 
 // uses counts the readers of each value: the graph's outputs and the nodes the plan keeps or
 // puts in.
-func (p *dequantPlan) uses(g *qgraph) map[string]int {
+func (p *dequantPlan) uses(g *graphIndex) map[string]int {
 	uses := map[string]int{}
 	for n := range g.outputs {
 		uses[n]++
@@ -422,7 +259,7 @@ func anyOf(names []string, uses map[string]int) bool {
 // bias finds the per-channel bias of m channels that value v adds: a 1-D constant reshaped
 // to [1, m, 1, 1] (or [m, 1, 1]), whose name it returns with the Reshape; or a constant of
 // that shape, whose values it returns as a new 1-D TensorProto (without a name).
-func (g *qgraph) bias(v string, m int) (name string, reshape *qnode, t []byte) {
+func (g *graphIndex) bias(v string, m int) (name string, reshape *node, t []byte) {
 	perChannel := func(dims []uint64) bool {
 		return slices.Equal(dims, []uint64{1, uint64(m), 1, 1}) || slices.Equal(dims, []uint64{uint64(m), 1, 1})
 	}
@@ -457,7 +294,7 @@ func (g *qgraph) bias(v string, m int) (name string, reshape *qnode, t []byte) {
 
 // fresh is name, or name with a number, such that no value or node of g has it; it is taken
 // from then on.
-func (g *qgraph) fresh(name string) string {
+func (g *graphIndex) fresh(name string) string {
 	if g.taken == nil {
 		g.taken = map[string]bool{}
 		for _, n := range g.nodes {
@@ -509,11 +346,9 @@ func (w dequantWeights) tensor(name string) []byte {
 	return appendMessage(t, tensorRawData, raw)
 }
 
-var errNotConst = errors.New("not a usable constant")
-
 // weights reads a ConvInteger's uint8 weights (4-D, at most limit values), its scalar zero
 // point and its scalar float scale.
-func (g *qgraph) weights(wName, zeroName, scaleName string, limit int) (dequantWeights, bool) {
+func (g *graphIndex) weights(wName, zeroName, scaleName string, limit int) (dequantWeights, bool) {
 	var w dequantWeights
 	dims, dt, q, err := g.constant(wName)
 	if err != nil || dt != onnxUint8 || len(dims) != 4 || len(q) == 0 || len(q) > limit {
@@ -539,63 +374,4 @@ func (g *qgraph) weights(wName, zeroName, scaleName string, limit int) (dequantW
 		return w, false
 	}
 	return dequantWeights{dims: dims, q: q, zero: z[0], scale: scale}, true
-}
-
-// constant reads initializer name: its dimensions, element type and values as little-endian
-// bytes (uint8: one byte each; float: four), from raw_data, int32_data or float_data.
-func (g *qgraph) constant(name string) (dims []uint64, dt uint64, vals []byte, err error) {
-	b := g.inits[name]
-	if b == nil {
-		return nil, 0, nil, errNotConst
-	}
-	var raw []byte
-	var ints []uint64
-	var floats []byte
-	hasRaw := false
-	err = walk(b, func(f field) error {
-		switch f.num {
-		case tensorDims:
-			v, err := varints(f)
-			dims = append(dims, v...)
-			return err
-		case tensorDataType:
-			dt = f.u
-		case tensorRawData:
-			raw, hasRaw = f.val, true
-		case tensorInt32Data, tensorInt64Data:
-			v, err := varints(f)
-			ints = append(ints, v...)
-			return err
-		case tensorFloatData:
-			switch f.typ {
-			case protowire.BytesType:
-				floats = append(floats, f.val...)
-			case protowire.Fixed32Type:
-				floats = append(floats, f.raw[len(f.raw)-4:]...)
-			}
-		case tensorDataLocation:
-			if f.u == 1 {
-				return errNotConst // external data
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	switch {
-	case hasRaw:
-		vals = raw
-	case dt == onnxUint8:
-		for _, v := range ints {
-			vals = append(vals, byte(v))
-		}
-	case dt == onnxInt64:
-		for _, v := range ints {
-			vals = binary.LittleEndian.AppendUint64(vals, v)
-		}
-	case dt == onnxFloat:
-		vals = floats
-	}
-	return dims, dt, vals, nil
 }

@@ -1,7 +1,6 @@
-package infer
+package onnxgraph
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -10,37 +9,27 @@ import (
 
 var errCannotPrune = errors.New("the model cannot be pruned")
 
-// prune rewrites an ONNX model to compute the graph output keep and nothing else: the other
-// graph outputs go, with every node that only they need and every constant only those nodes
-// read. It reports whether anything was dropped (when not, it returns data itself); data is
-// not modified (see planPrune for rewriting a buffer in place).
+// A PrunePlan says which fields of a model's graph stay when the model is rewritten to compute
+// one graph output and nothing else: the other graph outputs go, with every node that only
+// they need and every constant only those nodes read.
 //
 // ONNX Runtime runs every node of the graph whichever outputs a caller asks for, and holds
 // every graph output until the run ends. The ISNet exports have twelve outputs: the mask
 // Cutout reads, five coarser side masks, each upsampled to 1024², and the six decoder stages'
 // feature maps (the largest 64 channels at 512², 67 MB in float32), all made and kept to the
 // end of each run for nothing.
-func prune(data []byte, keep string) ([]byte, bool, error) {
-	p, err := planPrune(data, keep)
-	if err != nil || p == nil {
-		return data, false, err
-	}
-	return p.apply(bytes.Clone(data)), true, nil
-}
-
-// A prunePlan says which fields of a model's graph stay.
-type prunePlan struct {
+type PrunePlan struct {
 	graphAt, graphEnd int    // the graph field (tag and length included) in the model
 	stays             []bool // for each field of the graph, in order
 	length            int    // of the graph once pruned
 }
 
-// planPrune decides what prune drops from the model data: nil when nothing. Models with
-// subgraphs (If, Loop, Scan: their nodes may read any name of the outer graph) are left alone
-// (errCannotPrune), as is a model without exactly one output named keep or with more than one
-// graph.
-func planPrune(data []byte, keep string) (*prunePlan, error) {
-	p := &prunePlan{}
+// PlanPrune decides what pruning the model data down to its output keep drops: nil when
+// nothing. Models with subgraphs (If, Loop, Scan: their nodes may read any name of the outer
+// graph) are left alone (errCannotPrune), as is a model without exactly one output named keep
+// or with more than one graph. It does not modify data.
+func PlanPrune(data []byte, keep string) (*PrunePlan, error) {
+	p := &PrunePlan{}
 	var graph []byte
 	graphs, off := 0, 0
 	err := walk(data, func(f field) error {
@@ -78,7 +67,7 @@ func planPrune(data []byte, keep string) (*prunePlan, error) {
 	}
 	// Everything keep depends on, found backwards from it.
 	needed := map[string]bool{keep: true}
-	kept := map[*qnode]bool{}
+	kept := map[*node]bool{}
 	for todo := []string{keep}; len(todo) > 0; {
 		name := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
@@ -139,11 +128,11 @@ func planPrune(data []byte, keep string) (*prunePlan, error) {
 	return p, nil
 }
 
-// apply prunes buf, which holds the bytes planPrune read, in place: every field that stays
+// Apply prunes buf, which holds the bytes PlanPrune read, in place: every field that stays
 // moves towards the front (the graph's length prefix can only get shorter), so each is
 // copied to where it is or before, after everything it overwrites has been read. It returns
-// the model, a prefix of buf.
-func (p *prunePlan) apply(buf []byte) []byte {
+// the model, a prefix of buf. To keep the original, apply the plan to a copy.
+func (p *PrunePlan) Apply(buf []byte) []byte {
 	head := buf[p.graphAt:p.graphEnd]
 	_, _, n := protowire.ConsumeTag(head)
 	_, m := protowire.ConsumeVarint(head[n:])
@@ -151,7 +140,7 @@ func (p *prunePlan) apply(buf []byte) []byte {
 	w := p.graphAt
 	w += copy(buf[w:], protowire.AppendVarint(protowire.AppendTag(nil, modelGraph, protowire.BytesType), uint64(p.length)))
 	k := 0
-	_ = walk(graph, func(f field) error { // planPrune walked these same bytes without error
+	_ = walk(graph, func(f field) error { // PlanPrune walked these same bytes without error
 		if p.stays[k] {
 			w += copy(buf[w:], f.raw)
 		}
@@ -160,16 +149,4 @@ func (p *prunePlan) apply(buf []byte) []byte {
 	})
 	w += copy(buf[w:], buf[p.graphEnd:])
 	return buf[:w]
-}
-
-// constName is the name of a graph's initializer or sparse initializer field.
-func constName(f field) (string, error) {
-	if f.num == graphSparseInitializer {
-		values, err := bytesField(f.val, sparseTensorVals)
-		if err != nil {
-			return "", err
-		}
-		return stringField(values, tensorName)
-	}
-	return stringField(f.val, tensorName)
 }

@@ -1,11 +1,9 @@
-package infer
+package onnxgraph
 
 import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -100,7 +98,7 @@ func halfLeft(t *testing.T, data []byte) int {
 
 func TestWidenTinyModel(t *testing.T) {
 	orig := halfModel()
-	wide, changed, err := widen(orig)
+	wide, changed, err := Widen(orig)
 	if err != nil || !changed {
 		t.Fatalf("widen: changed %v, %v", changed, err)
 	}
@@ -118,29 +116,29 @@ func TestWidenTinyModel(t *testing.T) {
 	if got := runTiny(t, wide, x); !slices.Equal(got, want) {
 		t.Errorf("widened model gives %v, the float16 one %v", got, want)
 	}
-	in, out, err := modelIO(wide)
+	in, out, err := IO(wide)
 	if err != nil || !slices.Equal(in, []string{"x"}) || !slices.Equal(out, []string{"y"}) {
 		t.Errorf("widened model's I/O: %v → %v, %v", in, out, err)
 	}
-	if again, changed, err := widen(wide); err != nil || changed || &again[0] != &wide[0] {
+	if again, changed, err := Widen(wide); err != nil || changed || &again[0] != &wide[0] {
 		t.Errorf("widening twice: changed %v, %v", changed, err)
 	}
 }
 
 func TestWidenLeavesWhatItCannot(t *testing.T) {
 	float32Model := tinyModel(false)
-	if out, changed, err := widen(float32Model); err != nil || changed || &out[0] != &float32Model[0] {
+	if out, changed, err := Widen(float32Model); err != nil || changed || &out[0] != &float32Model[0] {
 		t.Errorf("a float32 model: changed %v, %v", changed, err)
 	}
 	external := msg(7, msg(5, msg(1, 2, 2, onnxFloat16, 8, "w", 14, 1)))
 	sparse := msg(7, msg(15, msg(1, msg(8, "s"))))
 	functions := msg(7, msg(2, "g"), 25, msg(1, "f"))
 	for name, data := range map[string][]byte{"external data": external, "sparse": sparse, "functions": functions} {
-		if _, _, err := widen(data); !errors.Is(err, errCannotWiden) {
+		if _, _, err := Widen(data); !errors.Is(err, errCannotWiden) {
 			t.Errorf("%s: %v, want errCannotWiden", name, err)
 		}
 	}
-	if _, _, err := widen([]byte("not a model")); err == nil || errors.Is(err, errCannotWiden) {
+	if _, _, err := Widen([]byte("not a model")); err == nil || errors.Is(err, errCannotWiden) {
 		t.Errorf("text: %v, want a parse error", err)
 	}
 }
@@ -186,14 +184,11 @@ func TestHalfToFloatBits(t *testing.T) {
 	}
 }
 
-// The real fp16 ISNet, widened, gives the same mask to well within one 8-bit level.
+// The shipped fp16 ISNet widens whole: nothing is left in float16 and every weight doubles
+// (infer's tests check that it predicts what the float16 model does).
 func TestWidenRealModel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the fp16 model twice")
-	}
-	realEngine(t)
-	m, data := installedModel(t, "isnet-general")
-	wide, changed, err := widen(data)
+	_, data := shippedModel(t, "isnet-general")
+	wide, changed, err := Widen(data)
 	if err != nil || !changed {
 		t.Fatalf("widen: changed %v, %v", changed, err)
 	}
@@ -203,25 +198,6 @@ func TestWidenRealModel(t *testing.T) {
 	if len(wide) < 2*len(data)-len(data)/50 {
 		t.Errorf("widened model is %d bytes for %d: its weights were not all converted", len(wide), len(data))
 	}
-	img, err := Decode(readFile(t, filepath.Join(repoRoot(t), "assets", "samples", "rocket.jpg")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	masks := [][]float32{
-		modelMask(t, m, data, SessionOptions{Device: DeviceCPU, keepHalf: true}, img),
-		modelMask(t, m, wide, SessionOptions{Device: DeviceCPU}, img),
-	}
-	worst, flipped := 0.0, 0
-	for k := range masks[0] {
-		worst = max(worst, math.Abs(float64(masks[0][k]-masks[1][k])))
-		if (masks[0][k] > 0.5) != (masks[1][k] > 0.5) {
-			flipped++
-		}
-	}
-	t.Logf("fp16 vs widened: largest difference %.5f, %d of %d pixels change side", worst, flipped, len(masks[0]))
-	if worst > 0.5/255 || flipped > len(masks[0])/10000 {
-		t.Errorf("widened model differs: largest difference %.5f, %d pixels change side", worst, flipped)
-	}
 }
 
 func FuzzWiden(f *testing.F) {
@@ -229,7 +205,7 @@ func FuzzWiden(f *testing.F) {
 	f.Add(tinyModel(false))
 	f.Add(msg(7, msg(5, msg(1, 2, 2, onnxFloat16, 8, "w", 9, []byte{1, 2, 3}))))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		wide, changed, err := widen(data)
+		wide, changed, err := Widen(data)
 		if err != nil {
 			return
 		}
@@ -239,32 +215,23 @@ func FuzzWiden(f *testing.F) {
 			}
 			return
 		}
-		if _, again, err := widen(wide); err != nil || again {
+		if _, again, err := Widen(wide); err != nil || again {
 			t.Fatalf("widened model widens again: %v, %v", again, err)
 		}
-		in1, out1, err1 := modelIO(data)
-		in2, out2, err2 := modelIO(wide)
+		in1, out1, err1 := IO(data)
+		in2, out2, err2 := IO(wide)
 		if (err1 == nil) != (err2 == nil) || !slices.Equal(in1, in2) || !slices.Equal(out1, out2) {
 			t.Fatalf("I/O changed: %v → %v (%v) vs %v → %v (%v)", in1, out1, err1, in2, out2, err2)
 		}
 	})
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // BenchmarkWidenFP16 widens the real fp16 ISNet (88 MB of float16 weights).
 func BenchmarkWidenFP16(b *testing.B) {
-	_, data := installedModel(b, "isnet-general")
+	_, data := shippedModel(b, "isnet-general")
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, _, err := widen(data); err != nil {
+		if _, _, err := Widen(data); err != nil {
 			b.Fatal(err)
 		}
 	}
