@@ -72,13 +72,17 @@ func (r *runner) dispatch() {
 // the first of outputName(rel, ext, 0), (1), … that no other input owns or has claimed and
 // that is not a file in OUT. Claimed on arrival, it is claimed again as the work starts, so
 // a file that appeared there meanwhile moves it on to the next free name.
+//
+// With Move, an earlier output is never replaced: its original was moved to IN/.cutout-done,
+// so a file arriving under the same name is another picture (cameras reuse names), and both
+// results are kept; the Handler then writes beside it, with " (N)".
 func (r *runner) claim(e *entry) (name string, replace bool) {
 	name, replace = r.j.Claim(e.rel, outputName(e.rel, r.cfg.OutputExt, 0), r.taken)
 	if e.output != "" && e.output != name {
 		r.j.Release(e.output, e.rel)
 	}
 	e.output = name
-	return name, replace
+	return name, replace && r.cfg.Originals != Move
 }
 
 // taken reports whether name (relative to OUT) is a file or folder there.

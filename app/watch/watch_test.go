@@ -302,6 +302,13 @@ func TestOriginalsMove(t *testing.T) {
 			t.Errorf("%s missing from %s: %v", name, doneDir, listOut(t, in))
 		}
 	}
+	// Both originals are kept, so both results are: the second is not the first's new
+	// version but another file of the same name.
+	for _, name := range []string{"p.png", "p (1).png"} {
+		if !exists(filepath.Join(out, "sub", name)) {
+			t.Errorf("%s missing from OUT: %v", name, listOut(t, out))
+		}
+	}
 	moved := 0
 	for _, r := range records(t, out) {
 		if r.Op == OpMoved {
