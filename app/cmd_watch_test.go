@@ -242,7 +242,9 @@ func TestWatchBurst(t *testing.T) {
 		}
 		names = append(names, name)
 	}
-	w := startWatch(t, eng, in, out, "--settle", "300ms")
+	// --grace 1s: the refused files were written just now; their failures are final once
+	// they have been unchanged that long.
+	w := startWatch(t, eng, in, out, "--settle", "300ms", "--grace", "1s")
 	for _, name := range names { // "copied in at once": moved in, as a file manager's paste ends
 		if err := os.Rename(filepath.Join(staging, name), filepath.Join(in, name)); err != nil {
 			t.Fatal(err)

@@ -44,8 +44,9 @@ type Stats struct {
 	// earlier run (their notes are in OUT/.cutout-failed); Unfinished counts those the run
 	// gave up on because their failures, not their own fault, did not end (no note).
 	StillFailed, Unfinished int
-	// Waiting counts inputs noticed and not yet handed over (settling, or ready and waiting
-	// for a worker); Busy counts those handed to the workers and not finished.
+	// Waiting counts inputs noticed and not yet handed over (settling, ready and waiting for
+	// a worker, waiting to be tried again, or failed while possibly incomplete and waiting
+	// for Config.Grace); Busy counts those handed to the workers and not finished.
 	Waiting, Busy int
 }
 

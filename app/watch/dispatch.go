@@ -126,8 +126,12 @@ func (r *runner) finish(res result) {
 			age := max(now.Sub(res.fi.ModTime()), 0)
 			wait := max(r.cfg.Grace-age, 0)
 			e.young, e.youngHash, e.youngErr, e.retryAt = true, res.hash, res.err, now.Add(wait)
-			r.w.log(Activity{Kind: KindInfo, Path: res.rel, Message: fmt.Sprintf("%s; it changed %s ago and may still be being written: trying again once it has not changed for %s",
-				res.err.Error(), seconds(age), seconds(r.cfg.Grace))})
+			ago := "less than a second ago"
+			if age >= time.Second {
+				ago = seconds(age) + " ago"
+			}
+			r.w.log(Activity{Kind: KindInfo, Path: res.rel, Message: fmt.Sprintf("%s; it changed %s and may still be being written: trying again once it has not changed for %s",
+				res.err.Error(), ago, seconds(r.cfg.Grace))})
 		}
 	case resGaveUp:
 		r.w.update(func(s *Stats) { s.Unfinished++ })
