@@ -66,7 +66,6 @@ func (r *runner) work(ctx context.Context, t task) result {
 	}
 	out, err := r.cfg.Handler(ctx, Job{Path: abs, Root: t.root, Rel: t.rel, Size: t.fi.Size(), Hash: res.hash, Data: data,
 		Output: t.output, Replace: t.replace})
-	data = nil
 	switch {
 	case err != nil && ctx.Err() != nil:
 		res.kind = resAbandoned
@@ -74,7 +73,7 @@ func (r *runner) work(ctx context.Context, t task) result {
 	case errors.Is(err, ErrRetry):
 		res.kind, res.err = resRetry, err
 		return res
-	case err != nil && !t.young && time.Since(t.fi.ModTime()) < r.cfg.Grace:
+	case err != nil && !t.young && r.cfg.Grace > 0 && time.Since(t.fi.ModTime()) < r.cfg.Grace:
 		res.kind, res.err = resYoung, err
 		return res
 	case err != nil:
