@@ -46,7 +46,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		hardenApp()
 	}
 	if len(args) == 0 {
-		return runGUI()
+		return runGUI(stderr)
 	}
 	switch args[0] {
 	case "remove", "rm", "i", "p":
