@@ -120,8 +120,10 @@ func (u *UI) menu() *fyne.MainMenu {
 			item("Settings…", u.onSettings, ctrl(fyne.KeyComma)),
 		),
 		fyne.NewMenu("Edit",
-			item("Undo Stroke", u.preview.onUndo, ctrl(fyne.KeyZ)),
-			item("Redo Stroke", u.preview.onRedo, ctrlShift(fyne.KeyZ)),
+			// Fyne's driver turns Ctrl+Z and Ctrl+Y into its own Undo and Redo shortcuts, so
+			// those are what the strokes listen for (a custom Ctrl+Z would never fire).
+			item("Undo Stroke", u.preview.onUndo, &fyne.ShortcutUndo{}),
+			item("Redo Stroke", u.preview.onRedo, &fyne.ShortcutRedo{}),
 			fyne.NewMenuItemSeparator(),
 			item("Cancel All", u.jobs.cancelAll, nil),
 		),
@@ -143,7 +145,8 @@ func ctrlShift(k fyne.KeyName) fyne.Shortcut {
 	return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
 }
 
-// shortcuts registers the menu's shortcuts on the canvas (Linux menus do not).
+// shortcuts registers the menu's shortcuts on the canvas (Linux menus do not), and
+// Ctrl+Shift+Z as a second Redo, as many editors have it.
 func (u *UI) shortcuts() {
 	for _, m := range u.win.MainMenu().Items {
 		for _, it := range m.Items {
@@ -153,6 +156,7 @@ func (u *UI) shortcuts() {
 			}
 		}
 	}
+	u.win.Canvas().AddShortcut(ctrlShift(fyne.KeyZ), func(fyne.Shortcut) { u.preview.onRedo() })
 }
 
 // onDropped adds dropped files and folders (the window's drop handler).
