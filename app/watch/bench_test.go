@@ -43,15 +43,16 @@ func BenchmarkParseJournal(b *testing.B) {
 	}
 }
 
-// BenchmarkHashFile: reading a 3 MB photo whole to hash it, before it is handed over.
+// BenchmarkHashFile: reading a 3 MB photo whole to hash it; the bytes are handed over.
 func BenchmarkHashFile(b *testing.B) {
-	p := filepath.Join(b.TempDir(), "x.jpg")
+	dir := b.TempDir()
+	p := filepath.Join(dir, "x.jpg")
 	os.WriteFile(p, make([]byte, 3<<20), 0o644)
 	fi, _ := os.Lstat(p)
 	b.SetBytes(fi.Size())
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := hashFile(p, "", fi); err != nil {
+		if _, _, err := hashFile(dir, "x.jpg", fi); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -65,10 +66,14 @@ func BenchmarkScan(b *testing.B) {
 		b.Fatal(err)
 	}
 	for i := 0; i < 2000; i++ {
+		os.WriteFile(filepath.Join(in, fmt.Sprintf("IMG_%04d.jpg", i)), []byte("x"), 0o644)
+	}
+	// Recorded after the settle time, as the watch records them: their status has not
+	// changed since, so the walk trusts the journal and reads none of them.
+	time.Sleep(200 * time.Millisecond)
+	for i := 0; i < 2000; i++ {
 		rel := fmt.Sprintf("IMG_%04d.jpg", i)
-		p := filepath.Join(in, rel)
-		os.WriteFile(p, []byte("x"), 0o644)
-		fi, _ := os.Lstat(p)
+		fi, _ := os.Lstat(filepath.Join(in, rel))
 		j.Append(Record{Op: OpDone, Time: time.Now(), Size: fi.Size(), ModTime: fi.ModTime(), Path: rel, Detail: rel + ".png"})
 	}
 	j.Close()
