@@ -34,7 +34,8 @@ func (s State) String() string {
 // Stats are a watch's live counts since it was created.
 type Stats struct {
 	State State
-	// Problem says why In is missing or why the watch stopped ("" when all is well).
+	// Problem says why In is missing, why the watch waits (the disk holding OUT is full) or
+	// why it stopped ("" when all is well).
 	Problem string
 	// Seen counts inputs noticed that the journal had not already handled.
 	Seen int

@@ -192,6 +192,9 @@ func TestFullDiskWaitsWithoutRedoing(t *testing.T) {
 		return func() bool { return countActivity(w, KindProblem, "is full; waiting for space") == n }
 	}
 	waitFor(t, "the full disk to be said", full(1))
+	if p := w.Stats().Problem; !strings.Contains(p, "is full") {
+		t.Errorf("the watch's problem is %q while the disk is full", p)
+	}
 	time.Sleep(1500 * time.Millisecond) // a retry or two
 	mu.Lock()
 	if calls != 0 {
@@ -207,6 +210,9 @@ func TestFullDiskWaitsWithoutRedoing(t *testing.T) {
 	}
 	mu.Unlock()
 	waitFor(t, "the done record", func() bool { return w.Stats().Done == 1 })
+	if p := w.Stats().Problem; p != "" {
+		t.Errorf("the watch's problem is still %q", p)
+	}
 	quiet(c)
 	mu.Lock()
 	defer mu.Unlock()

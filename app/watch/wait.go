@@ -23,7 +23,8 @@ type journalWait struct {
 
 	mu      sync.Mutex
 	trouble bool
-	full    bool // the trouble is a full disk (or quota)
+	full    bool   // the trouble is a full disk (or quota)
+	said    string // the message that began the episode, shown as Stats.Problem meanwhile
 }
 
 // diskFull reports whether err means that the disk (or the user's quota) has no room left.
@@ -62,30 +63,41 @@ func (r *runner) record(ctx context.Context, rec Record) error {
 
 // failed notes that a record could not be written, reporting the episode if it begins.
 func (jw *journalWait) failed(w *Watch, err error) {
+	msg := fmt.Sprintf("the disk holding %s is full; waiting for space", quote.Name(jw.out))
+	if !diskFull(err) {
+		msg = fmt.Sprintf("the journal in %s cannot be written (%s); waiting, and trying again", quote.Name(jw.out), errText(err))
+	}
 	jw.mu.Lock()
 	first := !jw.trouble
-	jw.trouble, jw.full = true, diskFull(err)
-	full := jw.full
+	if first {
+		jw.trouble, jw.full, jw.said = true, diskFull(err), msg
+	}
 	jw.mu.Unlock()
 	if !first {
 		return
 	}
-	msg := fmt.Sprintf("the disk holding %s is full; waiting for space", quote.Name(jw.out))
-	if !full {
-		msg = fmt.Sprintf("the journal in %s cannot be written (%s); waiting, and trying again", quote.Name(jw.out), errText(err))
-	}
+	w.update(func(s *Stats) {
+		if s.Problem == "" {
+			s.Problem = msg
+		}
+	})
 	w.log(Activity{Kind: KindProblem, Message: msg})
 }
 
 // recovered ends an episode, if one was under way, after a record was written.
 func (jw *journalWait) recovered(w *Watch) {
 	jw.mu.Lock()
-	was, full := jw.trouble, jw.full
-	jw.trouble, jw.full = false, false
+	was, full, said := jw.trouble, jw.full, jw.said
+	jw.trouble, jw.full, jw.said = false, false, ""
 	jw.mu.Unlock()
 	if !was {
 		return
 	}
+	w.update(func(s *Stats) {
+		if s.Problem == said {
+			s.Problem = ""
+		}
+	})
 	msg := fmt.Sprintf("there is space again on the disk holding %s; going on", quote.Name(jw.out))
 	if !full {
 		msg = fmt.Sprintf("the journal in %s can be written again; going on", quote.Name(jw.out))
