@@ -46,7 +46,7 @@ func TestWindowExportEqualsRemove(t *testing.T) {
 				t.Fatal(err)
 			}
 			bounds := c.Image.Bounds()
-			path, err := b.Export(c.Image, c.Mask(bounds.Dx(), bounds.Dy()), nil, o, t.TempDir(), name)
+			path, err := b.Export(c.Image, c.Mask(bounds.Dx(), bounds.Dy()), nil, o, t.TempDir(), name, false)
 			if err != nil {
 				t.Fatal(err)
 			}

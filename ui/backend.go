@@ -22,9 +22,10 @@ type Backend interface {
 	// Export finishes a photo — img as Cut returned it, mask at its full size, the brush
 	// hints at its full size (or nil) — with o, by the same finishing step as `cutout remove`,
 	// and writes it as a PNG into dir under name with its extension replaced by ".png",
-	// atomically and never over an existing file (a free name is chosen). img and mask are
-	// not changed. It returns the path written.
-	Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string) (string, error)
+	// atomically. With replace a file of that name (the photo's own earlier export) is
+	// replaced; otherwise nothing is, and a free name is chosen. img and mask are not
+	// changed. It returns the path written.
+	Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string, replace bool) (string, error)
 	// Models lists the names of the installed models.
 	Models() []string
 	// Defaults returns the engine settings used when the user has chosen none.

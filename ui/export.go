@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 
@@ -19,11 +21,30 @@ type exportTask struct {
 	opts    matte.Options
 	strokes []stroke
 	scale   float64 // the display copy's scale the strokes were painted at
+	prev    string  // the photo's last export, which an export into the same folder replaces
+	version string  // exportVersion of what is exported
 }
 
 // task snapshots j for export.
 func task(j *job) exportTask {
-	return exportTask{j: j, opts: j.opts, strokes: append([]stroke(nil), j.strokes.done...), scale: j.scale}
+	t := exportTask{j: j, opts: j.opts, strokes: append([]stroke(nil), j.strokes.done...), scale: j.scale, prev: j.saved}
+	t.version = exportVersion(t)
+	return t
+}
+
+// exportVersion fingerprints what an export of the photo shows: its options and strokes.
+func exportVersion(t exportTask) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%+v|%v", t.opts, t.scale)
+	for _, s := range t.strokes {
+		fmt.Fprintf(h, "|%v %v %v", s.remove, s.radius, s.pts)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// isSaved reports whether j's last export shows what j shows now (UI goroutine).
+func isSaved(j *job) bool {
+	return j.saved != "" && j.savedVersion == exportVersion(task(j))
 }
 
 // onSave exports the selected photo into the export folder (asking for one if none is set).
@@ -108,6 +129,7 @@ func (u *UI) export(tasks []exportTask, dir string) {
 				failed = append(failed, describe(err, t.j.name))
 			} else {
 				written = append(written, path)
+				u.do(func() { t.j.saved, t.j.savedVersion = path, t.version })
 			}
 			n := i + 1
 			u.do(func() { u.setStatus(fmt.Sprintf("Exporting to %s: %d of %d…", quote.Name(dir), n, len(tasks))) })
@@ -115,6 +137,7 @@ func (u *UI) export(tasks []exportTask, dir string) {
 		u.do(func() {
 			defer u.act.done()
 			u.exporting = false
+			u.queue.update() // the saved markers
 			switch {
 			case len(failed) > 0:
 				u.showError(fmt.Errorf("%d of %d photos were not exported. %s", len(failed), len(tasks), failed[0]))
@@ -140,7 +163,13 @@ func (u *UI) exportOne(ctx context.Context, t exportTask, dir string) (string, e
 		s := strokes{done: t.strokes}
 		hints = s.hints(b.Dx(), b.Dy(), 1/t.scale)
 	}
-	return u.b.Export(c.Image, c.fullMask(), hints, t.opts, dir, filepath.Base(t.j.path))
+	// Saving a photo again replaces its own earlier export in that folder, as a rerun of
+	// `cutout remove` replaces its own output; anything else keeps its name.
+	name, replace := filepath.Base(t.j.path), false
+	if t.prev != "" && filepath.Dir(t.prev) == filepath.Clean(dir) {
+		name, replace = filepath.Base(t.prev), true
+	}
+	return u.b.Export(c.Image, c.fullMask(), hints, t.opts, dir, name, replace)
 }
 
 // fullCut returns j's cut: from the cache, or cut out again.

@@ -92,13 +92,17 @@ func (f *fakeBackend) Expand(paths []string) ([]string, []error) {
 func (f *fakeBackend) Extensions() []string { return []string{".jpg", ".png"} }
 
 // Export finishes as the real backend does (matte.Finish) and writes a PNG beside no other.
-func (f *fakeBackend) Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string) (string, error) {
+func (f *fakeBackend) Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string, replace bool) (string, error) {
 	out, err := matte.Finish(nrgbaOf(img), mask, hints, o)
 	if err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name))+".png")
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	flags := os.O_CREATE | os.O_EXCL | os.O_WRONLY
+	if replace {
+		flags = os.O_CREATE | os.O_TRUNC | os.O_WRONLY
+	}
+	fh, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
 		return "", err
 	}

@@ -49,6 +49,9 @@ type job struct {
 	strokes strokes       // the brush strokes, in pixels of the display copy
 	hints   *matte.Hints  // strokes rasterised at display size (nil: none)
 	scale   float64       // display copy size / photo size, once known
+
+	saved        string // the file its last export wrote ("" if never exported)
+	savedVersion string // exportVersion of that export: edits since make it unsaved
 }
 
 // result is a finished cut: the photo at full size and the model's mask of it (made at full
@@ -337,13 +340,15 @@ func (l *jobList) retry(j *job) {
 	l.notify()
 }
 
-// clearFinished removes every finished job from the list but keep.
-func (l *jobList) clearFinished(keep *job) {
+// clearFinished removes every finished job from the list but keep and those for which
+// spare (called with l.mu held, with the job's state) reports true: unsaved work the user
+// chose to keep.
+func (l *jobList) clearFinished(keep *job, spare func(j *job, st state) bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	kept := l.all[:0]
 	for _, j := range l.all {
-		if !j.state.finished() || j == keep {
+		if !j.state.finished() || j == keep || spare(j, j.state) {
 			kept = append(kept, j)
 			continue
 		}

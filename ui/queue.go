@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -107,6 +108,11 @@ func (q *queuePanel) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		r.state.Importance = widget.DangerImportance
 	case stateDone:
 		r.state.Importance = widget.SuccessImportance
+		if isSaved(j) {
+			text = "done · saved"
+		} else if j.saved != "" {
+			text = "done · changed since saved"
+		}
 	case stateCancelled, stateWaiting:
 		r.state.Importance = widget.LowImportance
 	}
@@ -161,11 +167,34 @@ func (q *queuePanel) update() {
 	}
 }
 
-// onClear drops finished jobs from the list (the selected one stays).
+// onClear drops finished jobs from the list (the selected one stays). Cut-outs that were
+// never exported, or changed since, are work the user would lose: it asks first, and
+// "Keep unsaved" clears only the rest.
 func (q *queuePanel) onClear() {
-	q.u.jobs.clearFinished(q.u.selected)
-	q.update()
-	q.reselect()
+	unsaved := 0
+	for _, j := range q.rows {
+		if st, _, _ := q.u.jobs.view(j); st == stateDone && j != q.u.selected && !isSaved(j) {
+			unsaved++
+		}
+	}
+	clear := func(all bool) {
+		q.u.jobs.clearFinished(q.u.selected, func(j *job, st state) bool {
+			return !all && st == stateDone && !isSaved(j)
+		})
+		q.update()
+		q.reselect()
+	}
+	if unsaved == 0 {
+		clear(true)
+		return
+	}
+	msg := fmt.Sprintf("%d cut-out(s) have not been saved since their last change. Clearing them loses their edits.", unsaved)
+	if unsaved == 1 {
+		msg = "1 cut-out has not been saved since its last change. Clearing it loses its edits."
+	}
+	d := dialog.NewCustomConfirm("Clear finished photos?", "Clear them too", "Keep unsaved",
+		widget.NewLabel(msg), clear, q.u.win)
+	d.Show()
 }
 
 // reselect keeps the list's selection on the selected job after rows moved.

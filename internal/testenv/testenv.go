@@ -22,7 +22,7 @@ var (
 )
 
 // NeedEngine skips tb (or fails it under `make test`) when ONNX Runtime or the default
-// models are not installed in the repository.
+// model is not installed.
 func NeedEngine(tb testing.TB) {
 	tb.Helper()
 	once.Do(func() { missing = check() })
@@ -35,22 +35,28 @@ func NeedEngine(tb testing.TB) {
 	tb.Skipf("%v", missing)
 }
 
-// check looks for the library and the two default models where `make` puts them.
+// check looks for the library and the default model where the app looks for them:
+// CUTOUT_ORT_LIB and CUTOUT_MODELS when set, else lib/ and models/ in the repository.
 func check() error {
-	root, err := repoRoot()
-	if err != nil {
-		return err
-	}
-	lib := os.Getenv("CUTOUT_ORT_LIB")
-	if lib == "" {
-		lib = filepath.Join(root, "lib", "libonnxruntime.so.1")
+	lib, dir := os.Getenv("CUTOUT_ORT_LIB"), os.Getenv("CUTOUT_MODELS")
+	if lib == "" || dir == "" {
+		root, err := repoRoot()
+		if err != nil {
+			return err
+		}
+		if lib == "" {
+			lib = filepath.Join(root, "lib", "libonnxruntime.so.1")
+		}
+		if dir == "" {
+			dir = filepath.Join(root, "models")
+		}
 	}
 	if _, err := os.Stat(lib); err != nil {
 		return fmt.Errorf("ONNX Runtime is not installed (%s): run `make ort` (or `make test`)", lib)
 	}
-	for _, m := range []string{"models.toml", "isnet-general-q8.onnx", "isnet-general.onnx"} {
-		if _, err := os.Stat(filepath.Join(root, "models", m)); err != nil {
-			return fmt.Errorf("the models are not installed (models/%s): run `make models` (or `make test`)", m)
+	for _, m := range []string{"models.toml", "isnet-general-q8.onnx"} {
+		if _, err := os.Stat(filepath.Join(dir, m)); err != nil {
+			return fmt.Errorf("the models are not installed (%s): run `make models` (or `make test`)", filepath.Join(dir, m))
 		}
 	}
 	return nil

@@ -1,0 +1,118 @@
+package ui
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+)
+
+// buttonIn finds the button labelled text among the canvas's overlays (dialogs).
+func buttonIn(c fyne.Canvas, text string) *widget.Button {
+	var found *widget.Button
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if found != nil || o == nil {
+			return
+		}
+		if b, ok := o.(*widget.Button); ok && b.Text == text {
+			found = b
+			return
+		}
+		switch v := o.(type) {
+		case *fyne.Container:
+			for _, k := range v.Objects {
+				walk(k)
+			}
+		case fyne.Widget:
+			for _, k := range test.WidgetRenderer(v).Objects() {
+				walk(k)
+			}
+		}
+	}
+	for _, o := range c.Overlays().List() {
+		walk(o)
+	}
+	return found
+}
+
+// Saved work is marked; saving again replaces the photo's own export; "Clear finished" asks
+// before it drops cut-outs that were never saved, and "Keep unsaved" keeps them.
+func TestNoLostWork(t *testing.T) {
+	h := newHarness(t, &fakeBackend{}, nil)
+	out := t.TempDir()
+	h.u.set.OutDir = out
+	h.drop(photos(t, t.TempDir(), "a.jpg", "b.jpg", "c.jpg")...)
+	row := func(name string) string {
+		for _, r := range h.rowTexts() {
+			if strings.Contains(r, " "+name+": ") {
+				return r
+			}
+		}
+		return ""
+	}
+	// Export a.jpg (the selected photo is the last dropped: select a first).
+	jobs, _ := h.u.jobs.snapshot()
+	h.ui(func() { h.u.onSelect(jobs[0]) })
+	h.wait()
+	h.ui(h.u.onSave)
+	h.wait()
+	if !isSaved(jobs[0]) {
+		t.Fatal("a.jpg is not marked saved after Save")
+	}
+	h.ui(func() { h.u.queue.update() })
+	var st string
+	h.ui(func() {
+		o := newQueueRow()
+		h.u.queue.updateRow(h.u.queue.indexOf(jobs[0]), o)
+		st = o.(*queueRow).state.Text
+	})
+	if st != "done · saved" {
+		t.Errorf("a.jpg's row says %q, want done · saved", st)
+	}
+	// A change, then Save again: the same file is replaced, no "a (1).png".
+	h.ui(func() { h.u.matte.shift.slider.SetValue(-4) })
+	h.wait()
+	if isSaved(jobs[0]) {
+		t.Error("a.jpg still counts as saved after its options changed")
+	}
+	h.ui(h.u.onSave)
+	h.wait()
+	entries, _ := os.ReadDir(out)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"a.png"}) {
+		t.Errorf("after saving twice the folder holds %v, want a.png alone", names)
+	}
+
+	// Select c (b stays unsaved, a saved), then Clear finished: it asks.
+	h.ui(func() { h.u.onSelect(jobs[2]) })
+	h.wait()
+	h.ui(h.u.queue.onClear)
+	keep := buttonIn(h.win.Canvas(), "Keep unsaved")
+	if keep == nil {
+		t.Fatal("Clear finished dropped unsaved cut-outs without asking")
+	}
+	h.ui(func() { test.Tap(keep) })
+	h.wait()
+	if row("a.jpg") != "" || row("b.jpg") == "" || row("c.jpg") == "" {
+		t.Errorf("after Keep unsaved the rows are %v: want b (unsaved) and c (selected), not a (saved)", h.rowTexts())
+	}
+	// Asked again, "Clear them too" drops b; c stays, being selected.
+	h.ui(h.u.queue.onClear)
+	all := buttonIn(h.win.Canvas(), "Clear them too")
+	if all == nil {
+		t.Fatal("no question the second time")
+	}
+	h.ui(func() { test.Tap(all) })
+	h.wait()
+	if rows := h.rowTexts(); len(rows) != 1 || !strings.Contains(rows[0], "c.jpg") {
+		t.Errorf("after Clear them too: %v", rows)
+	}
+}
