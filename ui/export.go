@@ -66,7 +66,8 @@ func (u *UI) onSave() {
 	u.chooseFolder(func(dir string) { u.export([]exportTask{t}, dir) })
 }
 
-// onExportAll exports every photo that is cut out into a folder the user picks.
+// onExportAll exports every photo that is cut out into the export folder of Settings, or
+// into a folder the user picks when none is set.
 func (u *UI) onExportAll() {
 	jobs, _ := u.jobs.snapshot()
 	var tasks []exportTask
@@ -77,6 +78,10 @@ func (u *UI) onExportAll() {
 	}
 	if len(tasks) == 0 {
 		u.setStatus("Nothing to export yet: no photo is cut out.")
+		return
+	}
+	if u.set.OutDir != "" {
+		u.export(tasks, u.set.OutDir)
 		return
 	}
 	u.chooseFolder(func(dir string) { u.export(tasks, dir) })

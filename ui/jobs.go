@@ -185,6 +185,40 @@ func (l *jobList) add(paths []string, opts matte.Options) []*job {
 	return jobs
 }
 
+// unknown returns the paths no job in the list has, and how many it left out.
+func (l *jobList) unknown(paths []string) ([]string, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	have := make(map[string]bool, len(l.all))
+	for _, j := range l.all {
+		have[j.path] = true
+	}
+	var out []string
+	for _, p := range paths {
+		if !have[p] {
+			have[p] = true
+			out = append(out, p)
+		}
+	}
+	return out, len(paths) - len(out)
+}
+
+// retryAll queues every failed or cancelled job again; it returns how many.
+func (l *jobList) retryAll() int {
+	l.mu.Lock()
+	n := 0
+	for _, j := range l.all {
+		if j.state == stateFailed || j.state == stateCancelled {
+			j.state, j.reason = stateWaiting, ""
+			l.queue(j, false)
+			n++
+		}
+	}
+	l.mu.Unlock()
+	l.notify()
+	return n
+}
+
 // queue puts j in the pending list (first when urgent); l.mu is held.
 func (l *jobList) queue(j *job, urgent bool) {
 	l.act.add()

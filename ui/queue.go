@@ -24,6 +24,7 @@ type queuePanel struct {
 	count    *widget.Label
 	cancel   *widget.Button
 	clear    *widget.Button
+	retry    *widget.Button
 	empty    fyne.CanvasObject
 	content  fyne.CanvasObject
 	counts   counts
@@ -44,11 +45,16 @@ func newQueuePanel(u *UI) *queuePanel {
 	q.count.Truncation = fyne.TextTruncateEllipsis
 	q.cancel = widget.NewButtonWithIcon("Cancel all", theme.CancelIcon(), u.jobs.cancelAll)
 	q.clear = widget.NewButtonWithIcon("Clear finished", theme.DeleteIcon(), q.onClear)
+	q.retry = widget.NewButtonWithIcon("Retry failed", theme.ViewRefreshIcon(), func() {
+		if n := u.jobs.retryAll(); n > 0 {
+			u.setStatus(fmt.Sprintf("Trying %d photo(s) again.", n))
+		}
+	})
 	hint := widget.NewLabelWithStyle("Drop photos or folders here", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
 	hint.Importance = widget.LowImportance
 	q.empty = container.NewCenter(container.NewVBox(container.NewCenter(container.NewGridWrap(fyne.NewSize(48, 48),
 		widget.NewIcon(theme.UploadIcon()))), hint))
-	bottom := container.NewVBox(q.progress, q.count, container.NewGridWithColumns(2, q.cancel, q.clear))
+	bottom := container.NewVBox(q.progress, q.count, container.NewGridWithColumns(2, q.cancel, q.clear), q.retry)
 	title := widget.NewLabelWithStyle("Photos", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	q.content = container.NewBorder(title, bottom, nil, nil, container.NewStack(q.list, q.empty))
 	q.update()
@@ -160,10 +166,24 @@ func (q *queuePanel) update() {
 	} else {
 		q.cancel.Disable()
 	}
-	if c.finished() > 0 {
-		q.clear.Enable()
+	enable(q.clear, c.finished() > 0)
+	enable(q.retry, c.failed+c.cancelled > 0)
+	if q.u.exportBtn != nil {
+		enable(q.u.exportBtn, c.done > 0)
+		st := stateWaiting
+		if q.u.selected != nil {
+			st, _, _ = q.u.jobs.view(q.u.selected)
+		}
+		enable(q.u.saveBtn, st == stateDone)
+	}
+}
+
+// enable enables or disables b.
+func enable(b *widget.Button, on bool) {
+	if on {
+		b.Enable()
 	} else {
-		q.clear.Disable()
+		b.Disable()
 	}
 }
 

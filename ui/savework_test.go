@@ -116,3 +116,44 @@ func TestNoLostWork(t *testing.T) {
 		t.Errorf("after Clear them too: %v", rows)
 	}
 }
+
+// Save and Export all are enabled only with something to save; Export all writes into the
+// export folder of Settings without asking; dropping the same photos twice adds them once;
+// Retry failed queues every failed photo again.
+func TestQueueConveniences(t *testing.T) {
+	b := &fakeBackend{fail: map[string]error{"huge.png": errRefused}}
+	h := newHarness(t, b, nil)
+	if !h.u.saveBtn.Disabled() || !h.u.exportBtn.Disabled() || !h.u.queue.retry.Disabled() {
+		t.Error("Save, Export all or Retry failed is enabled with no photos")
+	}
+	out := t.TempDir()
+	h.u.set.OutDir = out
+	files := photos(t, t.TempDir(), "a.jpg", "b.jpg", "huge.png")
+	h.drop(files...)
+	h.drop(files...)
+	if rows := h.rowTexts(); len(rows) != 3 {
+		t.Fatalf("the same three photos dropped twice gave %d rows: %v", len(rows), rows)
+	}
+	if !strings.Contains(h.u.status.Text, "3 already in the list") {
+		t.Errorf("status %q does not say the photos were there already", h.u.status.Text)
+	}
+	if h.u.exportBtn.Disabled() || h.u.queue.retry.Disabled() {
+		t.Error("Export all or Retry failed is disabled with photos done and one failed")
+	}
+	h.ui(h.u.onExportAll)
+	h.wait()
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 2 {
+		t.Errorf("Export all wrote %d files into the export folder, want 2 (no dialog)", len(entries))
+	}
+	b.mu.Lock()
+	delete(b.fail, "huge.png")
+	b.mu.Unlock()
+	h.ui(h.u.queue.retry.OnTapped)
+	h.wait()
+	for _, r := range h.rowTexts() {
+		if !strings.HasSuffix(r, ": done") {
+			t.Errorf("after Retry failed: %s", r)
+		}
+	}
+}

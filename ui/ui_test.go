@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"image"
 	"image/png"
 	"math"
@@ -339,7 +340,7 @@ func TestFloodIsBounded(t *testing.T) {
 	g0 := runtime.NumGoroutine()
 	paths := make([]string, 10000)
 	for i := range paths {
-		paths[i] = filepath.Join("/nonexistent", "p"+string(rune('a'+i%26))+".png")
+		paths[i] = filepath.Join("/nonexistent", fmt.Sprintf("p%05d.png", i))
 	}
 	h.ui(func() { h.u.addPaths(paths) })
 	waitFor(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.active == 2 })

@@ -37,6 +37,8 @@ type UI struct {
 	jobs *jobList
 
 	queue   *queuePanel
+	// saveBtn and exportBtn are enabled when there is something to save.
+	saveBtn, exportBtn *widget.Button
 	preview *previewPanel
 	matte   *mattePanel
 	status  *widget.Label
@@ -75,12 +77,16 @@ func New(a fyne.App, w fyne.Window, b Backend, prefs fyne.Preferences) *UI {
 	u.preview = newPreviewPanel(u)
 	u.matte = newMattePanel(u)
 
+	u.saveBtn = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), u.onSave)
+	u.exportBtn = widget.NewButtonWithIcon("Export all", theme.DownloadIcon(), u.onExportAll)
+	u.saveBtn.Disable()
+	u.exportBtn.Disable()
 	toolbar := container.NewHBox(
 		widget.NewButtonWithIcon("Open…", theme.FileImageIcon(), u.onOpen),
 		widget.NewButtonWithIcon("Open folder…", theme.FolderOpenIcon(), u.onOpenFolder),
 		widget.NewSeparator(),
-		widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), u.onSave),
-		widget.NewButtonWithIcon("Export all…", theme.DownloadIcon(), u.onExportAll),
+		u.saveBtn,
+		u.exportBtn,
 		widget.NewSeparator(),
 		widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), u.onSettings),
 	)
@@ -186,18 +192,24 @@ func (u *UI) addPaths(paths []string) {
 	}()
 }
 
-// addFiles queues files and selects the first new one if nothing was selected.
+// addFiles queues files (those not in the list already: the same folder dropped twice adds
+// nothing twice) and selects the first new one if nothing was selected.
 func (u *UI) addFiles(files []string, errs []error, asked []string) {
-	jobs := u.jobs.add(files, u.set.Matte)
+	fresh, known := u.jobs.unknown(files)
+	jobs := u.jobs.add(fresh, u.set.Matte)
 	u.queue.update()
+	also := ""
+	if known > 0 {
+		also = fmt.Sprintf(" (%d already in the list)", known)
+	}
 	switch {
 	case len(errs) > 0:
-		u.setStatus(fmt.Sprintf("Added %d photos; %d could not be read: %s", len(files), len(errs), describe(errs[0], "")))
+		u.setStatus(fmt.Sprintf("Added %d photos%s; %d could not be read: %s", len(fresh), also, len(errs), describe(errs[0], "")))
 	case len(files) == 0:
 		u.setStatus(fmt.Sprintf("No photos found in %s. Cutout reads %s files.", quoteNames(baseNames(asked)),
 			strings.Join(u.b.Extensions(), ", ")))
 	default:
-		u.setStatus(fmt.Sprintf("Added %d photo(s).", len(files)))
+		u.setStatus(fmt.Sprintf("Added %d photo(s)%s.", len(fresh), also))
 	}
 	if u.selected == nil && len(jobs) > 0 {
 		u.queue.list.Select(u.queue.indexOf(jobs[0]))
@@ -212,6 +224,7 @@ func (u *UI) onSelect(j *job) {
 	u.selected = j
 	u.matte.set(j.opts)
 	u.preview.showJob(j)
+	u.queue.update()
 }
 
 // onOpen asks for one photo.
