@@ -110,7 +110,7 @@ func (u *UI) chooseFolder(then func(dir string)) {
 	d.SetConfirmText("Export here")
 	d.SetTitleText("Export to a folder")
 	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
+	u.showDialog(d)
 }
 
 // export finishes every task at full resolution and writes it into dir, on a goroutine,

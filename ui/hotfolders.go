@@ -497,12 +497,12 @@ func (p *hotPanel) onRemove() {
 	msg := widget.NewLabel(fmt.Sprintf("Stop watching %s and forget it? No file is deleted: "+
 		"the photos stay in it, and the cut-outs in %s.", quote.Name(f.In), quote.Name(f.Out)))
 	msg.Wrapping = fyne.TextWrapWord
-	dialog.ShowCustomConfirm("Remove hot folder", "Remove", "Cancel",
+	p.u.showDialog(dialog.NewCustomConfirm("Remove hot folder", "Remove", "Cancel",
 		container.NewGridWrap(fyne.NewSize(440, 90), msg), func(ok bool) {
 			if ok {
 				p.removeFolder(f.ID)
 			}
-		}, p.u.win)
+		}, p.u.win))
 }
 
 // removeFolder stops and forgets the hot folder id, off the UI goroutine.
@@ -530,7 +530,7 @@ func (p *hotPanel) onAdd() {
 				d.SetLocation(l)
 			}
 			d.Resize(fyne.NewSize(800, 560))
-			d.Show()
+			p.u.showDialog(d)
 		})
 		return container.NewBorder(nil, nil, nil, b, e)
 	}
@@ -564,7 +564,7 @@ func (p *hotPanel) onAdd() {
 		p.add(c)
 	}, p.u.win)
 	d.Resize(fyne.NewSize(640, 0).Max(d.MinSize()))
-	d.Show()
+	p.u.showDialog(d)
 }
 
 // check refuses a hot folder that cannot work, with a sentence that names the folder.

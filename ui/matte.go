@@ -195,7 +195,7 @@ func (m *mattePanel) onPickColour() {
 		m.onChange()
 	}, m.u.win)
 	d.Advanced = true
-	d.Show()
+	m.u.showDialog(d)
 }
 
 // onReset returns the selected photo to the default options.

@@ -212,9 +212,24 @@ func (q *queuePanel) onClear() {
 	if unsaved == 1 {
 		msg = "1 cut-out has not been saved since its last change. Clearing it loses its edits."
 	}
-	d := dialog.NewCustomConfirm("Clear finished photos?", "Clear them too", "Keep unsaved",
-		widget.NewLabel(msg), clear, q.u.win)
-	d.Show()
+	// Three answers, so that closing the question (Escape, Cancel) changes nothing.
+	var d dialog.Dialog
+	answer := func(all bool) func() {
+		return func() {
+			d.Hide()
+			clear(all)
+		}
+	}
+	all := widget.NewButton("Clear them too", answer(true))
+	all.Importance = widget.DangerImportance
+	keep := widget.NewButton("Keep unsaved", answer(false))
+	keep.Importance = widget.HighImportance
+	label := widget.NewLabel(msg)
+	label.Wrapping = fyne.TextWrapWord
+	cd := dialog.NewCustomWithoutButtons("Clear finished photos?", container.NewGridWrap(fyne.NewSize(420, 70), label), q.u.win)
+	cd.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { cd.Hide() }), keep, all})
+	d = cd
+	q.u.showDialog(d)
 }
 
 // reselect keeps the list's selection on the selected job after rows moved.

@@ -157,3 +157,28 @@ func TestQueueConveniences(t *testing.T) {
 		}
 	}
 }
+
+// Escape closes the top dialog as Cancel would: Settings, the Clear question (nothing is
+// cleared), an error.
+func TestEscapeClosesDialogs(t *testing.T) {
+	h := newHarness(t, &fakeBackend{}, nil)
+	h.drop(photos(t, t.TempDir(), "a.jpg", "b.jpg")...)
+	escape := func() { h.ui(func() { h.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape}) }) }
+	open := func() int { return len(h.win.Canvas().Overlays().List()) }
+	h.ui(h.u.onSettings)
+	if open() == 0 {
+		t.Fatal("Settings did not open")
+	}
+	escape()
+	if open() != 0 {
+		t.Error("Escape did not close Settings")
+	}
+	h.ui(h.u.queue.onClear) // two unsaved cut-outs (one selected): it asks
+	if open() == 0 {
+		t.Fatal("Clear finished did not ask")
+	}
+	escape()
+	if open() != 0 || len(h.rowTexts()) != 2 {
+		t.Errorf("after Escape on the question: %d dialogs open, rows %v (want none cleared)", open(), h.rowTexts())
+	}
+}

@@ -186,7 +186,7 @@ func (p *settingsPanel) show() {
 	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", p.form, p.onSubmit, p.u.win)
 	d.Resize(fyne.NewSize(560, 0).Max(d.MinSize()))
 	p.dialog = d
-	d.Show()
+	p.u.showDialog(d)
 }
 
 // onBrowse picks the export folder.
@@ -199,7 +199,7 @@ func (p *settingsPanel) onBrowse() {
 	if l, err := storage.ListerForURI(storage.NewFileURI(p.outDir.Text)); err == nil && p.outDir.Text != "" {
 		d.SetLocation(l)
 	}
-	d.Show()
+	p.u.showDialog(d)
 }
 
 // read returns the settings the form holds, or an error naming the field to fix.

@@ -36,15 +36,17 @@ type UI struct {
 	stop context.CancelFunc
 	jobs *jobList
 
-	queue   *queuePanel
+	queue *queuePanel
+	// dialogs are the dialogs open now, the top one last (UI goroutine).
+	dialogs []dialog.Dialog
 	// saveBtn and exportBtn are enabled when there is something to save.
 	saveBtn, exportBtn *widget.Button
-	preview *previewPanel
-	matte   *mattePanel
-	status  *widget.Label
-	hot     *hotPanel // nil until SetHotFolders
-	tabs    *container.AppTabs
-	hotTab  *container.TabItem
+	preview            *previewPanel
+	matte              *mattePanel
+	status             *widget.Label
+	hot                *hotPanel // nil until SetHotFolders
+	tabs               *container.AppTabs
+	hotTab             *container.TabItem
 
 	selected  *job
 	lastDir   string // the folder of the last export, for the next dialog
@@ -101,6 +103,7 @@ func New(a fyne.App, w fyne.Window, b Backend, prefs fyne.Preferences) *UI {
 	w.SetContent(u.tabs)
 	w.SetMainMenu(u.menu())
 	u.shortcuts()
+	w.Canvas().SetOnTypedKey(u.onKey)
 	w.SetOnDropped(u.onDropped)
 	return u
 }
@@ -163,6 +166,28 @@ func (u *UI) shortcuts() {
 		}
 	}
 	u.win.Canvas().AddShortcut(ctrlShift(fyne.KeyZ), func(fyne.Shortcut) { u.preview.onRedo() })
+}
+
+// showDialog shows d and keeps it as the top dialog until it closes, so that Escape
+// closes it (as Cancel would: no dialog acts on Escape).
+func (u *UI) showDialog(d dialog.Dialog) {
+	u.dialogs = append(u.dialogs, d)
+	d.SetOnClosed(func() {
+		for i, o := range u.dialogs {
+			if o == d {
+				u.dialogs = append(u.dialogs[:i], u.dialogs[i+1:]...)
+				break
+			}
+		}
+	})
+	d.Show()
+}
+
+// onKey handles the keys no widget took: Escape closes the top dialog.
+func (u *UI) onKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && len(u.dialogs) > 0 {
+		u.dialogs[len(u.dialogs)-1].Dismiss()
+	}
 }
 
 // onDropped adds dropped files and folders (the window's drop handler).
@@ -243,7 +268,7 @@ func (u *UI) onOpen() {
 	}, u.win)
 	d.SetFilter(storage.NewExtensionFileFilter(append(u.b.Extensions(), upper(u.b.Extensions())...)))
 	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
+	u.showDialog(d)
 }
 
 // onOpenFolder asks for a folder and adds every photo in it.
@@ -258,7 +283,7 @@ func (u *UI) onOpenFolder() {
 		}
 	}, u.win)
 	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
+	u.showDialog(d)
 }
 
 // onSettings opens the settings dialog.
@@ -303,7 +328,7 @@ func (u *UI) showError(err error) {
 	l := widget.NewLabel(msg) // describe escapes
 	l.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustom("Something went wrong", "OK", container.NewGridWrap(fyne.NewSize(420, 90), l), u.win)
-	d.Show()
+	u.showDialog(d)
 }
 
 // notify tells the user that long work ended: a status line, and a desktop notification.
