@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"image"
 
+	"cutout/internal/parallel"
+
 	"github.com/disintegration/imaging"
 )
 
@@ -139,7 +141,7 @@ func orientYCbCr(m *image.YCbCr, o int) (*image.YCbCr, bool) {
 // dst (rows dstStride apart; h×w when o transposes).
 func orientPlane(dst []uint8, dstStride int, src []uint8, stride, w, h, o int) {
 	if o < 5 { // rows stay rows
-		rows(h, func(lo, hi int) {
+		parallel.For(h, func(lo, hi int) {
 			for y := lo; y < hi; y++ {
 				out := dst[y*dstStride : y*dstStride+w]
 				sy := y
@@ -162,7 +164,7 @@ func orientPlane(dst []uint8, dstStride int, src []uint8, stride, w, h, o int) {
 	// downwards (5, 8) or upwards (6, 7). Bands of output rows are made together, so that
 	// each source row is read a band's width at a time rather than a byte at a time.
 	const band = 32
-	rows((w+band-1)/band, func(lo, hi int) {
+	parallel.For((w+band-1)/band, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			y0, y1 := b*band, min((b+1)*band, w)
 			for x := 0; x < h; x++ {

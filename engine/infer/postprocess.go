@@ -3,6 +3,8 @@ package infer
 import (
 	"image"
 	"math"
+
+	"cutout/internal/parallel"
 )
 
 // Mask turns the model's S×S prediction into a w×h 8-bit mask: min–max normalised as rembg
@@ -28,7 +30,7 @@ func Mask(pred []float32, side, w, h int) *image.Gray {
 	for x := 0; x < w; x++ {
 		x0[x], x1[x], fx[x] = tap((float32(x)+0.5)*sx-0.5, side)
 	}
-	rows(h, func(ylo, yhi int) {
+	parallel.For(h, func(ylo, yhi int) {
 		// Each source row is normalised and interpolated across (in 0..255 units) once into
 		// a w-wide row, kept while the output rows under it need it (an upscale reads every
 		// source row 2–3 times).

@@ -4,6 +4,7 @@ import (
 	"image"
 
 	"cutout/engine/models"
+	"cutout/internal/parallel"
 )
 
 // Preprocess resizes img's colours to the model's square input (antialiased, see resizeRGB)
@@ -28,7 +29,7 @@ func Preprocess(img image.Image, m *models.Model, dst []float32) {
 			scale = max(scale, v)
 		}
 	}
-	rows(3*s, func(lo, hi int) {
+	parallel.For(3*s, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			c := r / s
 			// (x/scale − mean)/std  ==  x·mul + add

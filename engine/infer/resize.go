@@ -3,6 +3,8 @@ package infer
 import (
 	"image"
 	"math"
+
+	"cutout/internal/parallel"
 )
 
 // resizeRGB resamples img's colour channels (alpha is ignored, as rembg and the peer do) to
@@ -71,7 +73,7 @@ func resample(w, h, s int, newBoxRow func() boxRow, ycc bool, dst []float32) {
 	// Each row of boxes is filtered horizontally as soon as it is made, so only the s-wide
 	// intermediate (s×bh) is kept, never the box-reduced image itself.
 	mid := make([]float32, s*bh*3)
-	rows(bh, func(lo, hi int) {
+	parallel.For(bh, func(lo, hi int) {
 		boxes := newBoxRow()
 		src := make([]float32, bw*3)
 		for by := lo; by < hi; by++ {
@@ -90,7 +92,7 @@ func resample(w, h, s int, newBoxRow func() boxRow, ycc bool, dst []float32) {
 		}
 	})
 	plane := s * s
-	rows(s, func(lo, hi int) {
+	parallel.For(s, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			t := yw[y]
 			for x := 0; x < s; x++ {

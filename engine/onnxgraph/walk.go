@@ -2,9 +2,9 @@ package onnxgraph
 
 import (
 	"errors"
-	"runtime"
 	"slices"
-	"sync"
+
+	"cutout/internal/parallel"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -173,7 +173,7 @@ func (r *rope) bytes() []byte {
 	}
 	// Written over the cores, by bytes of out: converting float16 is most of Widen's time, and
 	// copying the rest is mostly the kernel handing over fresh pages.
-	rows(r.n, func(lo, hi int) {
+	parallel.For(r.n, func(lo, hi int) {
 		k, _ := slices.BinarySearchFunc(jobs, lo, func(j job, v int) int { return j.at + len(j.dst) - 1 - v })
 		for ; k < len(jobs) && jobs[k].at < hi; k++ {
 			j := jobs[k]
@@ -189,26 +189,4 @@ func (r *rope) bytes() []byte {
 		}
 	})
 	return out
-}
-
-// rows runs fn over [0,n) split into one contiguous band per available CPU.
-func rows(n int, fn func(lo, hi int)) {
-	p := runtime.GOMAXPROCS(0)
-	if p > n {
-		p = n
-	}
-	if p <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := 0; i < p; i++ {
-		lo, hi := i*n/p, (i+1)*n/p
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
 }
