@@ -132,14 +132,14 @@ func (b *backend) Expand(paths []string) ([]string, []error) {
 // Extensions lists the accepted file extensions.
 func (b *backend) Extensions() []string { return validate.Extensions() }
 
-// Export finishes the photo with the finishing step `cutout remove` uses (finishedPNG) and
+// Export finishes the photo with the finishing step `cutout remove` uses (finishedImage) and
 // writes it into dir, atomically, replacing a file only when asked (the photo's own export).
 func (b *backend) Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string, replace bool) (string, error) {
-	encode, err := finishedPNG(&b.sink, img, mask, hints, o, false) // the window keeps both
+	encode, err := finishedImage(&b.sink, img, mask, hints, o, Output{}, false) // the window keeps both
 	if err != nil {
 		return "", fmt.Errorf("%s could not be finished (%v); try other edge settings", quote.Name(filepath.Base(name)), err)
 	}
-	path, _, _, err := b.sink.WritePNG(dir, filepath.Base(name), replace, encode)
+	path, _, _, err := b.sink.WriteImage(dir, filepath.Base(name), ".png", replace, encode)
 	var ee *EncodeError
 	if errors.As(err, &ee) {
 		return "", fmt.Errorf("%s could not be encoded as PNG (%v); try again", quote.Name(name), ee.Err)

@@ -58,8 +58,10 @@ type Processor struct {
 	Limits validate.Limits
 	// Roots are folders the user named, for jobs without a Root of their own: a Path
 	// inside one is opened beneath it (see validate.File).
-	Roots  []string
-	Matte  matte.Options
+	Roots []string
+	Matte matte.Options
+	// Output is the file format written (PNG when zero).
+	Output Output
 	Sink   *Sink
 	OutDir string
 	// Workers is how many jobs are in flight at once: 2 lets one image be read, decoded and
@@ -131,7 +133,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	if r.YCbCr != nil {
 		img = r.YCbCr
 	}
-	encode, err := finishedPNG(p.Sink, img, r.Mask, nil, p.Matte, true) // the result is ours alone
+	encode, err := finishedImage(p.Sink, img, r.Mask, nil, p.Matte, p.Output, true) // the result is ours alone
 	o.Times.Finish = time.Since(t1)
 	if err != nil {
 		o.Err = fmt.Errorf("%s: finishing the cut-out failed: %w", quote.Name(filepath.Base(j.Path)), err)
@@ -147,7 +149,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	var out string
 	var enc, write time.Duration
 	for attempt := 0; ; attempt++ {
-		out, enc, write, err = p.Sink.WritePNG(p.OutDir, j.Rel, j.Replace, encode)
+		out, enc, write, err = p.Sink.WriteImage(p.OutDir, j.Rel, p.Output.Ext(), j.Replace, encode)
 		if err == nil {
 			p.Space.recovered()
 		}
@@ -159,7 +161,7 @@ func (p *Processor) Process(ctx context.Context, j Job) Outcome {
 	var ee *EncodeError
 	switch {
 	case errors.As(err, &ee):
-		o.Err = fmt.Errorf("%s: encoding the PNG failed: %w", quote.Name(filepath.Base(j.Path)), ee.Err)
+		o.Err = fmt.Errorf("%s: encoding the %s failed: %w", quote.Name(filepath.Base(j.Path)), strings.ToUpper(p.Output.Ext()[1:]), ee.Err)
 	case err != nil:
 		o.Err = &writeError{name: filepath.Base(j.Path), dir: p.OutDir, err: err}
 	default:

@@ -28,10 +28,12 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 	force := fs.Bool("force", false, "redo every input, also those the journal in OUT says are done and unchanged")
 	engine := engineFlags(fs)
 	opts := matteFlags(fs)
+	output := outputFlags(fs)
 	limits := limitFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: cutout remove IN... -o OUTDIR [flags]\n\n"+
-			"Cuts out each image file, and every image in each folder (recursively), into OUTDIR as PNG.\n"+
+			"Cuts out each image file, and every image in each folder (recursively), into OUTDIR\n"+
+			"as PNG (or WebP, JPEG: --format).\n"+
 			"A journal in OUTDIR remembers what was done: run the same command again and only new or\n"+
 			"changed inputs are done (a changed one replaces its own output).\n\nflags:\n")
 		fs.PrintDefaults()
@@ -48,6 +50,11 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	mo, err := opts()
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout remove:", err)
+		return 2
+	}
+	outFmt, err := output()
 	if err != nil {
 		fmt.Fprintln(stderr, "cutout remove:", err)
 		return 2
@@ -76,7 +83,7 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cutout remove: cannot create the output folder %s: %s\n", quote.Name(*out), quote.Text(systemReason(err)))
 		return 1
 	}
-	jr, err := watch.OpenJournal(*out, "", ".png")
+	jr, err := watch.OpenJournal(*out, "", outFmt.Ext())
 	if errors.Is(err, watch.ErrInUse) {
 		err = inUseError(*out)
 	}
@@ -98,7 +105,7 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 		defer say.Unlock()
 		fmt.Fprintln(stderr, "cutout remove:", msg)
 	}}
-	b := &batchJournal{j: jr, out: *out, settings: settingsFingerprint(model, mo), force: *force, space: space}
+	b := &batchJournal{j: jr, out: *out, settings: settingsFingerprint(model, mo, outFmt), force: *force, space: space, ext: outFmt.Ext()}
 	b.assignNames(jobs, *overwrite)
 	// The engine starts with the first input that needs it: a rerun with nothing to do
 	// loads no model.
@@ -111,7 +118,7 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 			sink.Protect = append(sink.Protect, fi)
 		}
 	}
-	p := &Processor{Engine: eng, Limits: lim, Matte: mo, Sink: sink, OutDir: *out, Workers: 2, Space: space}
+	p := &Processor{Engine: eng, Limits: lim, Matte: mo, Output: outFmt, Sink: sink, OutDir: *out, Workers: 2, Space: space}
 
 	sig, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -9,15 +9,21 @@ import (
 	"cutout/engine/ycc"
 )
 
-// finishedPNG is the one finishing step of every output — the command line, hot folders and
-// the window's export: the matte from the model's mask and the brush hints, the foreground's
-// colours when asked for, the composite, encoded as PNG by the function it returns. img is
-// the photo as decoded. A JPEG's *image.YCbCr is composited from its planes row by row as
-// the encoder takes the rows, so that the full-size RGBA image (96 MB at 24 MP) is never
-// made, unless an option needs the whole image. With owned, img and mask are the caller's to
-// give up and the result is made in them; otherwise neither is changed.
-func finishedPNG(sink *Sink, img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, owned bool) (func(io.Writer) error, error) {
-	if m, ok := img.(*image.YCbCr); ok && !o.NeedsImage() && o.Background != matte.BackgroundMask {
+// finishedImage is the one finishing step of every output — the command line, hot folders
+// and the window's export: the matte from the model's mask and the brush hints, the
+// foreground's colours when asked for, the composite, encoded in the output format by the
+// function it returns. img is the photo as decoded. For a PNG, a JPEG's *image.YCbCr is
+// composited from its planes row by row as the encoder takes the rows, so that the
+// full-size RGBA image (96 MB at 24 MP) is never made, unless an option needs the whole
+// image. A format without alpha (JPEG) is laid over the background colour (white unless one
+// is chosen). With owned, img and mask are the caller's to give up and the result is made in
+// them; otherwise neither is changed.
+func finishedImage(sink *Sink, img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, out Output, owned bool) (func(io.Writer) error, error) {
+	if out.opaque() && o.Background == matte.BackgroundTransparent {
+		o.Background = matte.BackgroundColor
+	}
+	png := out.Format == "" || out.Format == "png"
+	if m, ok := img.(*image.YCbCr); ok && png && !o.NeedsImage() && o.Background != matte.BackgroundMask {
 		b := m.Rect
 		row, err := matte.FinishedRows(b, ycc.Rows(m), mask, hints, o)
 		if err != nil {
@@ -35,15 +41,18 @@ func finishedPNG(sink *Sink, img image.Image, mask *image.Gray, hints *matte.Hin
 	if owned || fresh {
 		finish = matte.FinishInPlace
 	}
-	out, err := finish(src, mask, hints, o)
+	res, err := finish(src, mask, hints, o)
 	if err != nil {
 		return nil, err
 	}
-	var res image.Image = out
+	var final image.Image = res
 	if o.Background == matte.BackgroundMask {
-		res = matte.MaskOf(out)
+		final = matte.MaskOf(res)
 	}
-	return func(w io.Writer) error { return sink.EncodePNG(w, res) }, nil
+	if !png {
+		return out.encoder(final), nil
+	}
+	return func(w io.Writer) error { return sink.EncodePNG(w, final) }, nil
 }
 
 // nrgba is img as a tight NRGBA image with its origin at (0, 0); fresh reports that it is a

@@ -125,6 +125,13 @@ func matteFlags(fs *flag.FlagSet) func() (matte.Options, error) {
 	}
 }
 
+// outputFlags registers --format and --quality.
+func outputFlags(fs *flag.FlagSet) func() (Output, error) {
+	format := fs.String("format", "png", "output format: png, webp (lossless with alpha unless --quality) or jpeg (over --bgcolor, white by default)")
+	quality := fs.Int("quality", 0, "lossy quality 1-100 for webp and jpeg (default: lossless webp, jpeg 90)")
+	return func() (Output, error) { return ParseOutput(*format, *quality) }
+}
+
 // ParseColor reads #RRGGBB (or RRGGBB, or #RGB).
 func ParseColor(s string) (color.NRGBA, error) {
 	h := strings.TrimPrefix(strings.TrimSpace(s), "#")

@@ -32,17 +32,19 @@ type batchJournal struct {
 	settings string
 	force    bool
 	space    *diskWait
+	ext      string // the output format's extension
 }
 
 // settingsFingerprint identifies what shapes an output's pixels: the model (by its checksum,
 // so a new version of a model counts as a change; a user's unverified model by its path) and
-// the finishing options. The PNG compression level changes only the file's size.
-func settingsFingerprint(m *models.Model, mo matte.Options) string {
+// the finishing options and the output format (a new quality is a new file). The PNG
+// compression level changes only the file's size.
+func settingsFingerprint(m *models.Model, mo matte.Options, out Output) string {
 	id := m.SHA256
 	if m.Unverified || id == "" {
 		id = m.Path
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%+v", id, mo))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%+v\x00%+v", id, mo, out))
 	return hex.EncodeToString(sum[:8])
 }
 
@@ -65,7 +67,7 @@ func journalKey(j Job) string {
 // replaced (unless overwrite): the name after it is used.
 func (b *batchJournal) assignNames(jobs []Job, overwrite bool) {
 	slices.SortStableFunc(jobs, func(x, y Job) int {
-		if c := strings.Compare(outputBase(x.Rel), outputBase(y.Rel)); c != 0 {
+		if c := strings.Compare(outputBase(x.Rel, b.ext), outputBase(y.Rel, b.ext)); c != 0 {
 			return c
 		}
 		return strings.Compare(journalKey(x), journalKey(y))
@@ -78,27 +80,27 @@ func (b *batchJournal) assignNames(jobs []Job, overwrite bool) {
 		_, err := os.Lstat(filepath.Join(b.out, name))
 		return err == nil
 	}
-	// Inputs with an output of their own claim it first, so a new input that sorts before
-	// them cannot take it.
+	// Inputs with an output of their own (in this format) claim it first, so a new input that
+	// sorts before them cannot take it.
 	var rest []int
 	for i := range jobs {
 		key := journalKey(jobs[i])
-		if prev := b.j.LatestOutput(key); prev != "" {
+		if prev := b.j.LatestOutput(key); prev != "" && filepath.Ext(prev) == b.ext {
 			jobs[i].Rel, jobs[i].Replace = b.j.Claim(key, prev, exists)
 			continue
 		}
 		rest = append(rest, i)
 	}
 	for _, i := range rest {
-		name, replace := b.j.Claim(journalKey(jobs[i]), outputBase(jobs[i].Rel), taken)
+		name, replace := b.j.Claim(journalKey(jobs[i]), outputBase(jobs[i].Rel, b.ext), taken)
 		jobs[i].Rel, jobs[i].Replace = name, replace || overwrite
 	}
 }
 
 // outputBase is the output path (relative to OUT) for an input path: its extension
-// replaced by ".png".
-func outputBase(rel string) string {
-	return strings.TrimSuffix(rel, filepath.Ext(rel)) + ".png"
+// replaced by the output format's, ext.
+func outputBase(rel, ext string) string {
+	return strings.TrimSuffix(rel, filepath.Ext(rel)) + ext
 }
 
 // errSkipped marks a job whose input is done already with this content and these settings.

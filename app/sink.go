@@ -57,16 +57,16 @@ func (s *Sink) EncodePNGRows(w io.Writer, width, height int, rows func(y int, sc
 	return fastpng.EncodeRows(w, width, height, false, s.level(), rows)
 }
 
-// WritePNG writes the PNG that encode makes to dir/rel with rel's extension replaced by
-// ".png" (as Write does), streaming it into the temporary file: the whole file is never held
-// in memory. replace lets it replace a regular file of that name (as Overwrite does). It
+// WriteImage writes the file that encode makes to dir/rel with rel's extension replaced by
+// ext (as Write does), streaming it into the temporary file: the whole file is never held in
+// memory. replace lets it replace a regular file of that name (as Overwrite does). It
 // reports how long encoding and writing took; a failure of encode itself (not of the file)
 // comes back as an *EncodeError.
-func (s *Sink) WritePNG(dir, rel string, replace bool, encode func(io.Writer) error) (path string, enc, write time.Duration, err error) {
+func (s *Sink) WriteImage(dir, rel, ext string, replace bool, encode func(io.Writer) error) (path string, enc, write time.Duration, err error) {
 	start := time.Now()
 	var tw timedWriter
 	var encoded time.Time
-	path, err = s.Write(dir, strings.TrimSuffix(rel, filepath.Ext(rel))+".png", replace, func(w io.Writer) error {
+	path, err = s.Write(dir, strings.TrimSuffix(rel, filepath.Ext(rel))+ext, replace, func(w io.Writer) error {
 		tw.w = w
 		err := encode(&tw)
 		encoded = time.Now()

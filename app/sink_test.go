@@ -83,7 +83,7 @@ func TestSinkFailedWriteLeavesNothing(t *testing.T) {
 	assertNoTemp(t, filepath.Join(dir, "sub"))
 }
 
-// TestWritePNGStreams: WritePNG writes the same bytes as encoding into memory, under the name
+// TestWritePNGStreams: WriteImage writes the same bytes as encoding into memory, under the name
 // with .png; an encoder failure midway comes back as an EncodeError and leaves nothing.
 func TestWritePNGStreams(t *testing.T) {
 	dir := t.TempDir()
@@ -96,16 +96,16 @@ func TestWritePNGStreams(t *testing.T) {
 	if err := s.EncodePNG(&want, img); err != nil {
 		t.Fatal(err)
 	}
-	path, enc, write, err := s.WritePNG(dir, "photo.jpg", false, func(w io.Writer) error { return s.EncodePNG(w, img) })
+	path, enc, write, err := s.WriteImage(dir, "photo.jpg", ".png", false, func(w io.Writer) error { return s.EncodePNG(w, img) })
 	if err != nil || filepath.Base(path) != "photo.png" || enc <= 0 || write <= 0 {
-		t.Fatalf("WritePNG: %s, encode %v, write %v, %v", path, enc, write, err)
+		t.Fatalf("WriteImage: %s, encode %v, write %v, %v", path, enc, write, err)
 	}
 	if got, _ := os.ReadFile(path); !bytes.Equal(got, want.Bytes()) {
 		t.Fatalf("the file differs from the PNG encoded in memory (%d vs %d bytes)", len(got), want.Len())
 	}
 
 	boom := errors.New("encoder failed")
-	_, _, _, err = s.WritePNG(dir, "other.jpg", false, func(w io.Writer) error {
+	_, _, _, err = s.WriteImage(dir, "other.jpg", ".png", false, func(w io.Writer) error {
 		w.Write(want.Bytes()) // past the buffer: bytes reach the temporary file
 		w.Write(want.Bytes())
 		return boom
@@ -122,7 +122,7 @@ func TestWritePNGStreams(t *testing.T) {
 	// An output folder that cannot be made is a write failure, not an encoding one.
 	file := filepath.Join(dir, "a file")
 	os.WriteFile(file, nil, 0o644)
-	_, _, _, err = s.WritePNG(filepath.Join(file, "out"), "x.jpg", false, func(w io.Writer) error { return s.EncodePNG(w, img) })
+	_, _, _, err = s.WriteImage(filepath.Join(file, "out"), "x.jpg", ".png", false, func(w io.Writer) error { return s.EncodePNG(w, img) })
 	if err == nil || errors.As(err, &ee) {
 		t.Fatalf("output folder under a file: %v, want a write error", err)
 	}

@@ -374,14 +374,15 @@ func (j *Journal) Append(r Record) error {
 
 // Claim reserves an output name for the input in before its work starts, so that the names
 // of a batch are decided in its sorted order, not by which input finishes first. An input
-// keeps the output its last done record names while that name is its own (replace: a file
-// is there to be replaced by the new version); otherwise it gets base, or base with " (1)",
+// keeps the output its last done record names while that name is its own and in base's
+// format (replace: a file is there to be replaced by the new version); otherwise it gets
+// base, or base with " (1)",
 // " (2)", … (shortened as beneath.Numbered does), the first name no other input owns or has
 // claimed and for which taken reports no file. Claims last until the done record or Release.
 func (j *Journal) Claim(in, base string, taken func(name string) bool) (name string, replace bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if prev := j.latest[in]; prev != "" && j.outputs[prev] == in && (j.claims[prev] == "" || j.claims[prev] == in) {
+	if prev := j.latest[in]; prev != "" && filepath.Ext(prev) == filepath.Ext(base) && j.outputs[prev] == in && (j.claims[prev] == "" || j.claims[prev] == in) {
 		j.claims[prev] = in
 		return prev, taken(prev)
 	}

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gen2brain/webp"
+
+	"cutout/internal/testenv"
+)
+
+func decodeWith(t *testing.T, path string, decode func(*os.File) (image.Image, error)) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := decode(f)
+	if err != nil {
+		t.Fatalf("%s does not decode: %v", path, err)
+	}
+	return img
+}
+
+// TestRemoveFormats: --format webp writes lossless WebP with the cut-out's alpha, --format
+// jpeg lays it over white (or --bgcolor) at the quality asked; each format is its own file
+// (named with its extension), and the same command run again skips.
+func TestRemoveFormats(t *testing.T) {
+	testenv.NeedEngine(t)
+	src := filepath.Join(repoRoot(t), "assets", "samples", "coffee.png")
+	out := t.TempDir()
+	run := func(args ...string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		code := Main(append([]string{"remove", src, "-o", out}, args...), &stdout, &stderr)
+		return code, stderr.String()
+	}
+	if code, log := run("--format", "webp"); code != 0 {
+		t.Fatalf("webp: exit %d\n%s", code, log)
+	}
+	w := decodeWith(t, filepath.Join(out, "coffee.webp"), func(f *os.File) (image.Image, error) { return webp.Decode(f) })
+	alpha := func(img image.Image, x, y int) uint8 { _, _, _, a := img.At(x, y).RGBA(); return uint8(a >> 8) }
+	if w.Bounds().Dx() != 600 || alpha(w, 300, 200) < 200 || alpha(w, 5, 395) > 50 {
+		t.Errorf("webp: %v, alpha at the cup %d, at the corner %d", w.Bounds(), alpha(w, 300, 200), alpha(w, 5, 395))
+	}
+	if code, log := run("--format", "jpeg"); code != 0 {
+		t.Fatalf("jpeg: exit %d\n%s", code, log)
+	}
+	j := decodeWith(t, filepath.Join(out, "coffee.jpg"), func(f *os.File) (image.Image, error) { return jpeg.Decode(f) })
+	if c := color.NRGBAModel.Convert(j.At(5, 395)).(color.NRGBA); c.R < 240 || c.G < 240 || c.B < 240 {
+		t.Errorf("jpeg: the cut-away corner is %v, want white", c)
+	}
+	if code, log := run("--format", "jpeg", "--bgcolor", "#ff0000", "--quality", "70"); code != 0 {
+		t.Fatalf("jpeg over red: exit %d\n%s", code, log)
+	}
+	j = decodeWith(t, filepath.Join(out, "coffee.jpg"), func(f *os.File) (image.Image, error) { return jpeg.Decode(f) })
+	if c := color.NRGBAModel.Convert(j.At(5, 395)).(color.NRGBA); c.R < 200 || c.G > 60 || c.B > 60 {
+		t.Errorf("jpeg --bgcolor #ff0000: the corner is %v, want red", c)
+	}
+	if names := visibleNames(t, out); !slices.Equal(names, []string{"coffee.jpg", "coffee.webp"}) {
+		t.Errorf("outputs %v, want one per format (the red JPEG replacing the white one)", names)
+	}
+	// The journal keeps an input's last output: back to WebP redoes it into its own
+	// coffee.webp (no second copy), and the same command again then skips it.
+	if code, log := run("--format", "webp"); code != 0 || !strings.Contains(log, "done 1") {
+		t.Errorf("webp after jpeg: exit %d\n%s", code, log)
+	}
+	if code, log := run("--format", "webp"); code != 0 || !strings.Contains(log, "skipped 1 already done") {
+		t.Errorf("webp again: exit %d, want it skipped\n%s", code, log)
+	}
+	if names := visibleNames(t, out); !slices.Equal(names, []string{"coffee.jpg", "coffee.webp"}) {
+		t.Errorf("outputs %v after going back to webp", names)
+	}
+	for _, bad := range [][]string{{"--format", "gif"}, {"--format", "jpeg", "--quality", "101"}} {
+		if code, _ := run(bad...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+}
