@@ -78,7 +78,22 @@ func TestRemoveFormats(t *testing.T) {
 	if names := visibleNames(t, out); !slices.Equal(names, []string{"coffee.jpg", "coffee.webp"}) {
 		t.Errorf("outputs %v after going back to webp", names)
 	}
-	for _, bad := range [][]string{{"--format", "gif"}, {"--format", "jpeg", "--quality", "101"}} {
+	// Framed for a shop: cropped to the cup, 5 % margin, on a white 1000 × 1000 JPEG.
+	framed := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"remove", src, "-o", framed, "--format", "jpeg", "--crop", "--margin", "5%", "--canvas", "1000x1000"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("framed: exit %d\n%s", code, stderr.String())
+	}
+	f := decodeWith(t, filepath.Join(framed, "coffee.jpg"), func(f *os.File) (image.Image, error) { return jpeg.Decode(f) })
+	if f.Bounds().Size() != image.Pt(1000, 1000) {
+		t.Errorf("framed: %v, want 1000×1000", f.Bounds())
+	}
+	for _, p := range []image.Point{{10, 10}, {990, 990}, {10, 990}} {
+		if c := color.NRGBAModel.Convert(f.At(p.X, p.Y)).(color.NRGBA); c.R < 240 || c.G < 240 || c.B < 240 {
+			t.Errorf("framed: %v is %v, want the white margin", p, c)
+		}
+	}
+	for _, bad := range [][]string{{"--format", "gif"}, {"--format", "jpeg", "--quality", "101"}, {"--margin", "60%"}, {"--canvas", "big"}} {
 		if code, _ := run(bad...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", bad, code)
 		}

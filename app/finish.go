@@ -2,6 +2,7 @@ package app
 
 import (
 	"image"
+	"image/color"
 	"image/draw"
 	"io"
 
@@ -23,7 +24,7 @@ func finishedImage(sink *Sink, img image.Image, mask *image.Gray, hints *matte.H
 		o.Background = matte.BackgroundColor
 	}
 	png := out.Format == "" || out.Format == "png"
-	if m, ok := img.(*image.YCbCr); ok && png && !o.NeedsImage() && o.Background != matte.BackgroundMask {
+	if m, ok := img.(*image.YCbCr); ok && png && out.Frame.IsZero() && !o.NeedsImage() && o.Background != matte.BackgroundMask {
 		b := m.Rect
 		row, err := matte.FinishedRows(b, ycc.Rows(m), mask, hints, o)
 		if err != nil {
@@ -37,11 +38,20 @@ func finishedImage(sink *Sink, img image.Image, mask *image.Gray, hints *matte.H
 		}, nil
 	}
 	src, fresh := nrgba(img)
-	finish := matte.Finish
-	if owned || fresh {
-		finish = matte.FinishInPlace
+	var res *image.NRGBA
+	var err error
+	switch {
+	case !out.Frame.IsZero():
+		// Framing finds the subject in the matte, which a composite over a colour hides.
+		var a *image.Gray
+		if res, a, err = matte.FinishAlpha(src, mask, hints, o); err == nil {
+			res = out.Frame.apply(res, func(x, y int) uint8 { return a.Pix[a.PixOffset(x, y)] }, frameFill(o))
+		}
+	case owned || fresh:
+		res, err = matte.FinishInPlace(src, mask, hints, o)
+	default:
+		res, err = matte.Finish(src, mask, hints, o)
 	}
-	res, err := finish(src, mask, hints, o)
 	if err != nil {
 		return nil, err
 	}
@@ -70,4 +80,18 @@ func nrgba(img image.Image) (m *image.NRGBA, fresh bool) {
 	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(out, out.Rect, img, b.Min, draw.Src)
 	return out, true
+}
+
+// frameFill is what a frame adds around the cut-out: transparency, the background colour,
+// or black (background) in a mask.
+func frameFill(o matte.Options) color.NRGBA {
+	switch o.Background {
+	case matte.BackgroundColor:
+		c := o.Color
+		c.A = 255
+		return c
+	case matte.BackgroundMask:
+		return color.NRGBA{A: 255}
+	}
+	return color.NRGBA{}
 }

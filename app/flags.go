@@ -125,11 +125,28 @@ func matteFlags(fs *flag.FlagSet) func() (matte.Options, error) {
 	}
 }
 
-// outputFlags registers --format and --quality.
+// outputFlags registers the output's format and framing: --format, --quality, --crop,
+// --margin and --canvas.
 func outputFlags(fs *flag.FlagSet) func() (Output, error) {
 	format := fs.String("format", "png", "output format: png, webp (lossless with alpha unless --quality) or jpeg (over --bgcolor, white by default)")
 	quality := fs.Int("quality", 0, "lossy quality 1-100 for webp and jpeg (default: lossless webp, jpeg 90)")
-	return func() (Output, error) { return ParseOutput(*format, *quality) }
+	crop := fs.Bool("crop", false, "crop to the subject (specks far smaller than it are left out)")
+	margin := fs.String("margin", "", "space around the subject: pixels (40px) or a percentage of the output's longer side (5%)")
+	canvas := fs.String("canvas", "", "output size WIDTHxHEIGHT: the subject is scaled to fit inside it less the margin, centred")
+	return func() (Output, error) {
+		o, err := ParseOutput(*format, *quality)
+		if err != nil {
+			return o, err
+		}
+		o.Frame.Crop = *crop
+		if o.Frame.MarginPx, o.Frame.MarginPct, err = ParseMargin(*margin); err != nil {
+			return o, err
+		}
+		if o.Frame.Canvas, err = ParseCanvas(*canvas); err != nil {
+			return o, err
+		}
+		return o, nil
+	}
 }
 
 // ParseColor reads #RRGGBB (or RRGGBB, or #RGB).

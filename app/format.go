@@ -17,6 +17,8 @@ type Output struct {
 	// Quality (1–100) makes a WebP lossy at that quality and sets a JPEG's; 0 means lossless
 	// WebP and JPEG quality 90. PNG ignores it.
 	Quality int
+	// Frame crops, pads and places the cut-out on its canvas (nothing when zero).
+	Frame Frame
 }
 
 // Formats are the output formats, as --format spells them.
