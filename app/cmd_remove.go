@@ -105,12 +105,16 @@ func cmdRemove(args []string, stdout, stderr io.Writer) int {
 		defer say.Unlock()
 		fmt.Fprintln(stderr, "cutout remove:", msg)
 	}}
-	b := &batchJournal{j: jr, out: *out, settings: settingsFingerprint(model, mo, outFmt), force: *force, space: space, ext: outFmt.Ext()}
-	b.assignNames(jobs, *overwrite)
 	// The engine starts with the first input that needs it: a rerun with nothing to do
 	// loads no model.
 	eng := &lazyEngine{start: func() (Engine, error) { return NewEngine(context.Background(), cfg) }}
 	defer eng.Close()
+	if err := outFmt.loadBackground(context.Background(), eng, lim); err != nil {
+		fmt.Fprintln(stderr, "cutout remove:", quote.Text(err.Error()))
+		return 1
+	}
+	b := &batchJournal{j: jr, out: *out, settings: settingsFingerprint(model, mo, outFmt), force: *force, space: space, ext: outFmt.Ext()}
+	b.assignNames(jobs, *overwrite)
 
 	sink := &Sink{Compression: level}
 	for _, j := range jobs {

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,5 +98,52 @@ func TestRemoveFormats(t *testing.T) {
 		if code, _ := run(bad...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", bad, code)
 		}
+	}
+}
+
+// TestRemoveBackgrounds: --bg-image lays the cut-out over an image scaled to cover it (the
+// image checked and decoded by the engine like any input: a text file is refused with a
+// sentence), --bg-blur over its own photo blurred: both opaque.
+func TestRemoveBackgrounds(t *testing.T) {
+	testenv.NeedEngine(t)
+	src := filepath.Join(repoRoot(t), "assets", "samples", "coffee.png")
+	dir := t.TempDir()
+	green := filepath.Join(dir, "green.png")
+	g := image.NewNRGBA(image.Rect(0, 0, 30, 20))
+	for i := 0; i < len(g.Pix); i += 4 {
+		g.Pix[i+1], g.Pix[i+3] = 200, 255
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, g); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(green, buf.Bytes(), 0o644)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"remove", src, "-o", out, "--bg-image", green}, &stdout, &stderr); code != 0 {
+		t.Fatalf("--bg-image: exit %d\n%s", code, stderr.String())
+	}
+	img := decodePNG(t, filepath.Join(out, "coffee.png"))
+	if c := color.NRGBAModel.Convert(img.At(5, 395)).(color.NRGBA); c.A != 255 || c.G < 190 || c.R > 10 {
+		t.Errorf("--bg-image: the cut-away corner is %v, want the green background", c)
+	}
+	if c := color.NRGBAModel.Convert(img.At(300, 200)).(color.NRGBA); c.G > 150 && c.R < 50 {
+		t.Errorf("--bg-image: the cup's centre is %v, the background shows through", c)
+	}
+	out2 := t.TempDir()
+	stderr.Reset()
+	if code := Main([]string{"remove", src, "-o", out2, "--bg-blur", "8"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("--bg-blur: exit %d\n%s", code, stderr.String())
+	}
+	blurred := decodePNG(t, filepath.Join(out2, "coffee.png"))
+	if _, _, _, a := blurred.At(5, 395).RGBA(); a != 0xffff {
+		t.Errorf("--bg-blur: the corner's alpha is %d, want opaque", a>>8)
+	}
+	notes := filepath.Join(dir, "notes.png")
+	os.WriteFile(notes, []byte("just some words"), 0o644)
+	stderr.Reset()
+	if code := Main([]string{"remove", src, "-o", t.TempDir(), "--bg-image", notes}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "the background image") || !strings.Contains(stderr.String(), `"notes.png"`) {
+		t.Errorf("a text file as background: exit %d, %q", code, stderr.String())
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"image/draw"
 	"io"
 
+	"github.com/disintegration/imaging"
+
 	"cutout/engine/matte"
 	"cutout/engine/ycc"
 )
@@ -20,11 +22,14 @@ import (
 // is chosen). With owned, img and mask are the caller's to give up and the result is made in
 // them; otherwise neither is changed.
 func finishedImage(sink *Sink, img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, out Output, owned bool) (func(io.Writer) error, error) {
-	if out.opaque() && o.Background == matte.BackgroundTransparent {
+	underlay := out.BgImage != nil || out.BgBlur > 0
+	if underlay {
+		o.Background = matte.BackgroundTransparent // the cut-out first, laid over below
+	} else if out.opaque() && o.Background == matte.BackgroundTransparent {
 		o.Background = matte.BackgroundColor
 	}
 	png := out.Format == "" || out.Format == "png"
-	if m, ok := img.(*image.YCbCr); ok && png && out.Frame.IsZero() && !o.NeedsImage() && o.Background != matte.BackgroundMask {
+	if m, ok := img.(*image.YCbCr); ok && png && out.Frame.IsZero() && !underlay && !o.NeedsImage() && o.Background != matte.BackgroundMask {
 		b := m.Rect
 		row, err := matte.FinishedRows(b, ycc.Rows(m), mask, hints, o)
 		if err != nil {
@@ -41,11 +46,18 @@ func finishedImage(sink *Sink, img image.Image, mask *image.Gray, hints *matte.H
 	var res *image.NRGBA
 	var err error
 	switch {
-	case !out.Frame.IsZero():
+	case !out.Frame.IsZero() || underlay:
 		// Framing finds the subject in the matte, which a composite over a colour hides.
 		var a *image.Gray
 		if res, a, err = matte.FinishAlpha(src, mask, hints, o); err == nil {
+			if out.BgBlur > 0 {
+				res = matte.Over(res, imaging.Blur(src, out.BgBlur))
+			}
 			res = out.Frame.apply(res, func(x, y int) uint8 { return a.Pix[a.PixOffset(x, y)] }, frameFill(o))
+			if out.BgImage != nil {
+				b := res.Rect
+				res = matte.Over(res, imaging.Fill(out.BgImage, b.Dx(), b.Dy(), imaging.Center, imaging.Lanczos))
+			}
 		}
 	case owned || fresh:
 		res, err = matte.FinishInPlace(src, mask, hints, o)

@@ -133,11 +133,20 @@ func outputFlags(fs *flag.FlagSet) func() (Output, error) {
 	crop := fs.Bool("crop", false, "crop to the subject (specks far smaller than it are left out)")
 	margin := fs.String("margin", "", "space around the subject: pixels (40px) or a percentage of the output's longer side (5%)")
 	canvas := fs.String("canvas", "", "output size WIDTHxHEIGHT: the subject is scaled to fit inside it less the margin, centred")
+	bgImage := fs.String("bg-image", "", "lay the cut-out over this image `file`, scaled to cover the output")
+	bgBlur := fs.Float64("bg-blur", 0, "lay the cut-out over its own photo blurred by this radius in px")
 	return func() (Output, error) {
 		o, err := ParseOutput(*format, *quality)
 		if err != nil {
 			return o, err
 		}
+		switch {
+		case *bgBlur < 0 || *bgBlur > 500:
+			return o, fmt.Errorf("--bg-blur %g: a radius from 0 to 500 px is needed", *bgBlur)
+		case *bgImage != "" && *bgBlur > 0:
+			return o, fmt.Errorf("--bg-image and --bg-blur cannot be used together")
+		}
+		o.BgBlur, o.bgPath = *bgBlur, *bgImage
 		o.Frame.Crop = *crop
 		if o.Frame.MarginPx, o.Frame.MarginPct, err = ParseMargin(*margin); err != nil {
 			return o, err

@@ -1,11 +1,16 @@
 package app
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"io"
 	"strings"
+
+	"cutout/engine/validate"
 
 	"github.com/gen2brain/webp"
 )
@@ -19,6 +24,20 @@ type Output struct {
 	Quality int
 	// Frame crops, pads and places the cut-out on its canvas (nothing when zero).
 	Frame Frame
+	// BgImage, when set, is laid under the cut-out, scaled to cover the output (after the
+	// framing); it was decoded by the engine like any input. BgImageID identifies its
+	// content for the journal.
+	BgImage   *image.NRGBA
+	BgImageID string
+	bgPath    string // --bg-image, read by loadBackground
+	// BgBlur, when over 0, lays the cut-out over its own photo blurred with this radius (the
+	// Gaussian's sigma, in pixels of the photo).
+	BgBlur float64
+}
+
+// fingerprint is what of o shapes the file, as text for the journal's settings.
+func (o Output) fingerprint() string {
+	return fmt.Sprintf("%s q%d %+v bg %s blur %g", o.Format, o.Quality, o.Frame, o.BgImageID, o.BgBlur)
 }
 
 // Formats are the output formats, as --format spells them.
@@ -72,4 +91,24 @@ func (o Output) encoder(img image.Image) func(io.Writer) error {
 		return func(w io.Writer) error { return jpeg.Encode(w, img, &jpeg.Options{Quality: q}) }
 	}
 	panic("app: no encoder for " + o.Format)
+}
+
+// loadBackground reads the --bg-image file into o: validated like any input and decoded by
+// the (sandboxed) engine — a background is as untrusted as a photo. Its content's hash goes
+// into the journal's settings, so a new background redoes the batch.
+func (o *Output) loadBackground(ctx context.Context, eng Engine, lim validate.Limits) error {
+	if o.bgPath == "" {
+		return nil
+	}
+	_, data, err := validate.File(o.bgPath, lim)
+	if err != nil {
+		return fmt.Errorf("the background image: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	r, err := eng.Cut(ctx, o.bgPath, data)
+	if err != nil {
+		return fmt.Errorf("the background image: %w", fromEngine(o.bgPath, err))
+	}
+	o.BgImage, o.BgImageID = r.NRGBA(), hex.EncodeToString(sum[:8])
+	return nil
 }

@@ -44,7 +44,7 @@ func settingsFingerprint(m *models.Model, mo matte.Options, out Output) string {
 	if m.Unverified || id == "" {
 		id = m.Path
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%+v\x00%+v", id, mo, out))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%+v\x00%s", id, mo, out.fingerprint()))
 	return hex.EncodeToString(sum[:8])
 }
 

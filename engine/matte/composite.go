@@ -78,3 +78,27 @@ func MaskOf(img *image.NRGBA) *image.Gray {
 	}
 	return g
 }
+
+// Over lays the cut-out fg (non-premultiplied alpha) over bg, an opaque image of the same
+// size, and returns the opaque result (written into bg): a background photo, or the photo's
+// own background blurred.
+func Over(fg, bg *image.NRGBA) *image.NRGBA {
+	if fg.Rect.Size() != bg.Rect.Size() {
+		panic(fmt.Sprintf("matte.Over: foreground is %v but background is %v", fg.Rect.Size(), bg.Rect.Size()))
+	}
+	w, h := fg.Rect.Dx(), fg.Rect.Dy()
+	parallel.For(h, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			s := fg.Pix[y*fg.Stride : y*fg.Stride+4*w]
+			d := bg.Pix[y*bg.Stride : y*bg.Stride+4*w]
+			for i := 0; i < len(s); i += 4 {
+				a := uint32(s[i+3])
+				for c := 0; c < 3; c++ {
+					d[i+c] = uint8((uint32(s[i+c])*a + uint32(d[i+c])*(255-a) + 127) / 255)
+				}
+				d[i+3] = 255
+			}
+		}
+	})
+	return bg
+}

@@ -87,3 +87,18 @@ func TestFinishInPlaceMatchesFinish(t *testing.T) {
 		}
 	}
 }
+
+// Over blends by the cut-out's alpha and leaves an opaque image.
+func TestOver(t *testing.T) {
+	fg := image.NewNRGBA(image.Rect(0, 0, 3, 1))
+	copy(fg.Pix, []uint8{255, 0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 128})
+	bg := image.NewNRGBA(image.Rect(0, 0, 3, 1))
+	copy(bg.Pix, []uint8{0, 0, 255, 255, 0, 0, 255, 255, 0, 0, 255, 255})
+	got := Over(fg, bg).Pix
+	want := []uint8{255, 0, 0, 255, 0, 0, 255, 255, 128, 0, 127, 255}
+	for i := range want {
+		if d := int(got[i]) - int(want[i]); d < -1 || d > 1 {
+			t.Fatalf("Over = %v, want %v", got, want)
+		}
+	}
+}
