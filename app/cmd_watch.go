@@ -25,6 +25,7 @@ type watchCommand struct {
 	cfg    watch.Config // without its Handler
 	engine SupervisorConfig
 	matte  matte.Options
+	output Output
 	limits validate.Limits
 	level  png.CompressionLevel
 }
@@ -50,6 +51,10 @@ func cmdWatch(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer eng.Close()
+	if err := c.output.loadBackground(ctx, eng, c.limits); err != nil {
+		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
+		return 1
+	}
 	return c.run(ctx, eng, stderr)
 }
 
@@ -66,10 +71,11 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 	once := fs.Bool("once", false, "cut out what IN holds now (waiting for files still being written), then exit: 0 when every file is done, now or before; 1 when any failed")
 	engine := engineFlags(fs)
 	opts := matteFlags(fs)
+	output := outputFlags(fs)
 	limits := limitFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: cutout watch IN OUT [flags]\n\n"+
-			"Watches the folder IN and cuts out every image that lands there into OUT as PNG, once,\n"+
+			"Watches the folder IN and cuts out every image that lands there into OUT (PNG, or --format), once,\n"+
 			"until interrupted (Ctrl-C). A journal in OUT remembers what was done across restarts;\n"+
 			"failures are explained in OUT/.cutout-failed/. With --once it goes through what IN holds\n"+
 			"and exits: status 0 when every file is done (now or before), 1 when any failed (a file\n"+
@@ -97,6 +103,11 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
 		return nil, 2
 	}
+	outFmt, err := output()
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
+		return nil, 2
+	}
 	if fi, err := os.Stat(pos[0]); err != nil || !fi.IsDir() {
 		fmt.Fprintf(stderr, "cutout watch: the input folder %s does not exist or is not a folder\n", quote.Name(pos[0]))
 		return nil, 2
@@ -108,8 +119,8 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 	ecfg, level := engine(lim, stderr)
 	c := &watchCommand{
 		cfg: watch.Config{In: pos[0], Out: pos[1], Recursive: *recursive, Originals: orig, Settle: *settle,
-			Rescan: *rescan, Grace: *grace, Once: *once, Extensions: validate.Extensions(), OutputExt: ".png", MaxHash: lim.MaxBytes + 1},
-		engine: ecfg, matte: mo, limits: lim, level: level,
+			Rescan: *rescan, Grace: *grace, Once: *once, Extensions: validate.Extensions(), OutputExt: outFmt.Ext(), MaxHash: lim.MaxBytes + 1},
+		engine: ecfg, matte: mo, output: outFmt, limits: lim, level: level,
 	}
 	return c, 0
 }
@@ -122,7 +133,7 @@ func (c *watchCommand) run(ctx context.Context, eng Engine, stderr io.Writer) in
 		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
 		return 1
 	}
-	p := &Processor{Engine: eng, Limits: c.limits, Roots: []string{in}, Matte: c.matte, Sink: sink, OutDir: c.cfg.Out}
+	p := &Processor{Engine: eng, Limits: c.limits, Roots: []string{in}, Matte: c.matte, Output: c.output, Sink: sink, OutDir: c.cfg.Out}
 	// Activity lines quote names and escape messages themselves (watch.Activity.String);
 	// errors below may repeat a path given on the command line, so they are escaped too.
 	cfg := c.cfg
