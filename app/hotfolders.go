@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/png"
 	"path/filepath"
 	"slices"
@@ -78,6 +79,10 @@ func (h *hotFolders) Add(c ui.HotFolderConfig) (ui.HotFolder, error) {
 	if err := mo.Validate(); err != nil {
 		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %s", quote.Name(in), quote.Text(err.Error()))
 	}
+	outFmt, err := hotOutput(c)
+	if err != nil {
+		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %s", quote.Name(in), quote.Text(err.Error()))
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -90,7 +95,7 @@ func (h *hotFolders) Add(c ui.HotFolderConfig) (ui.HotFolder, error) {
 		}
 	}
 	w, err := h.m.Add(watch.Config{In: in, Out: out, Recursive: c.Recursive, Originals: orig,
-		Handler: h.handler(in, out, mo), Extensions: validate.Extensions(), OutputExt: ".png",
+		Handler: h.handler(in, out, mo, outFmt), Extensions: validate.Extensions(), OutputExt: outFmt.Ext(),
 		MaxHash: h.b.limits().MaxBytes + 1})
 	if err != nil {
 		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %s", quote.Name(in), quote.Text(err.Error()))
@@ -235,9 +240,9 @@ func (h *hotFolders) signal() {
 
 // handler cuts out one photo of the hot folder in → out: the pipeline of WatchHandler on
 // the backend's current engine and limits, with failures turned into sentences for people.
-func (h *hotFolders) handler(in, out string, mo matte.Options) watch.Handler {
+func (h *hotFolders) handler(in, out string, mo matte.Options, outFmt Output) watch.Handler {
 	return func(ctx context.Context, j watch.Job) (string, error) {
-		p := &Processor{Engine: sharedEngine{h.b}, Limits: h.b.limits(), Roots: []string{in}, Matte: mo, Sink: h.sink, OutDir: out}
+		p := &Processor{Engine: sharedEngine{h.b}, Limits: h.b.limits(), Roots: []string{in}, Matte: mo, Output: outFmt, Sink: h.sink, OutDir: out}
 		res, err := WatchHandler(p)(ctx, j)
 		if err == nil || ctx.Err() != nil {
 			return res, err
@@ -266,3 +271,22 @@ func (s sharedEngine) Cut(ctx context.Context, name string, data []byte) (*infer
 
 // Close does nothing: the backend closes its engine.
 func (sharedEngine) Close() error { return nil }
+
+// hotOutput is the output format and framing of a hot folder of the window, from its
+// settings: the same Output that `cutout watch --format … --crop …` makes.
+func hotOutput(c ui.HotFolderConfig) (Output, error) {
+	o, err := ParseOutput(c.Format, 0)
+	if err != nil {
+		return o, err
+	}
+	switch c.Frame {
+	case "":
+	case "crop":
+		o.Frame = Frame{Crop: true}
+	case "square":
+		o.Frame = Frame{Crop: true, MarginPct: 5, Canvas: image.Pt(2000, 2000)}
+	default:
+		return o, fmt.Errorf("unknown framing %q", c.Frame)
+	}
+	return o, nil
+}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,34 @@ func waitHot(t *testing.T, hot *hotFolders, id int, what string, cond func(ui.Ho
 			t.Fatalf("timed out waiting for %s: %+v\n%+v", what, s, hot.Recent(id))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A hot folder of the window with its own output options: JPEG on the shop's square frame.
+func TestHotFolderOutputOptions(t *testing.T) {
+	b := testBackend(t)
+	hot := newHotFolders(b)
+	t.Cleanup(hot.Close)
+	in, out := t.TempDir(), t.TempDir()
+	f, err := hot.Add(ui.HotFolderConfig{In: in, Out: out, Format: "jpeg", Frame: "square", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hot.Add(ui.HotFolderConfig{In: t.TempDir(), Out: t.TempDir(), Format: "gif"}); err == nil || !strings.Contains(err.Error(), "gif") {
+		t.Errorf("an unknown format: %v", err)
+	}
+	waitHot(t, hot, f.ID, "watching", func(s ui.HotFolderStats) bool { return s.State == ui.HotWatching })
+	if err := os.WriteFile(filepath.Join(in, "coffee.png"), sample(t, "coffee.png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitHot(t, hot, f.ID, "done=1", func(s ui.HotFolderStats) bool { return s.Done == 1 })
+	fh, err := os.Open(filepath.Join(out, "coffee.jpg"))
+	if err != nil {
+		t.Fatalf("no coffee.jpg: %v", err)
+	}
+	defer fh.Close()
+	cfg, err := jpeg.DecodeConfig(fh)
+	if err != nil || cfg.Width != 2000 || cfg.Height != 2000 {
+		t.Errorf("coffee.jpg: %dx%d, %v; want a 2000 × 2000 JPEG", cfg.Width, cfg.Height, err)
 	}
 }

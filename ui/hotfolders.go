@@ -54,9 +54,22 @@ type HotFolderConfig struct {
 	MoveOriginals bool
 	// Refine is how the edges are finished.
 	Refine matte.Refine
+	// Format is the file format of the cut-outs: "png" ("" too), "webp" or "jpeg" (on white).
+	Format string
+	// Frame is how each cut-out is framed: "" as photographed, "crop" cropped to the subject,
+	// "square" cropped and centred on a 2000 × 2000 square with a 5 % margin (the shop preset).
+	Frame string
 	// Enabled says whether the hot folder is switched on.
 	Enabled bool
 }
+
+// The choices of the Add dialog, in the order shown, with the values they stand for.
+var (
+	formatChoices = []string{"PNG with transparency", "WebP with transparency (lossless)", "JPEG on white"}
+	formatValues  = []string{"png", "webp", "jpeg"}
+	frameChoices  = []string{"As photographed", "Cropped to the subject", "Square 2000 × 2000, 5 % margin (shop)"}
+	frameValues   = []string{"", "crop", "square"}
+)
 
 // HotFolder is one hot folder as listed: its identity and its configuration.
 type HotFolder struct {
@@ -121,8 +134,8 @@ const (
 // loadHotFolders reads the remembered hot folders from p; a damaged entry is dropped.
 func loadHotFolders(p fyne.Preferences) []HotFolderConfig {
 	var saved []struct {
-		In, Out, Refine          string
-		Recursive, Move, Enabled bool
+		In, Out, Refine, Format, Frame string
+		Recursive, Move, Enabled       bool
 	}
 	if err := json.Unmarshal([]byte(p.String(keyHotFolders)), &saved); err != nil {
 		return nil
@@ -134,7 +147,7 @@ func loadHotFolders(p fyne.Preferences) []HotFolderConfig {
 			continue
 		}
 		out = append(out, HotFolderConfig{In: s.In, Out: s.Out, Recursive: s.Recursive, MoveOriginals: s.Move,
-			Refine: r, Enabled: s.Enabled})
+			Refine: r, Format: s.Format, Frame: s.Frame, Enabled: s.Enabled})
 	}
 	return out
 }
@@ -142,13 +155,13 @@ func loadHotFolders(p fyne.Preferences) []HotFolderConfig {
 // saveHotFolders remembers list in p.
 func saveHotFolders(p fyne.Preferences, list []HotFolder) {
 	type saved struct {
-		In, Out, Refine          string
-		Recursive, Move, Enabled bool
+		In, Out, Refine, Format, Frame string
+		Recursive, Move, Enabled       bool
 	}
 	out := make([]saved, 0, len(list))
 	for _, h := range list {
-		out = append(out, saved{In: h.In, Out: h.Out, Refine: h.Refine.String(), Recursive: h.Recursive,
-			Move: h.MoveOriginals, Enabled: h.Enabled})
+		out = append(out, saved{In: h.In, Out: h.Out, Refine: h.Refine.String(), Format: h.Format, Frame: h.Frame,
+			Recursive: h.Recursive, Move: h.MoveOriginals, Enabled: h.Enabled})
 	}
 	b, _ := json.Marshal(out)
 	p.SetString(keyHotFolders, string(b))
@@ -541,6 +554,10 @@ func (p *hotPanel) onAdd() {
 	refines := []string{"None: the model's mask", "Guided filter: fast", "Closed-form matting: best on hair, slower"}
 	refine := widget.NewSelect(refines, nil)
 	refine.SetSelectedIndex(int(p.u.set.Matte.Refine))
+	format := widget.NewSelect(formatChoices, nil)
+	format.SetSelectedIndex(0)
+	frame := widget.NewSelect(frameChoices, nil)
+	frame.SetSelectedIndex(0)
 	start := widget.NewCheck("Start watching now", nil)
 	start.SetChecked(true)
 	form := widget.NewForm(
@@ -549,6 +566,8 @@ func (p *hotPanel) onAdd() {
 		widget.NewFormItem("Subfolders", recursive),
 		widget.NewFormItem("Originals", originals),
 		widget.NewFormItem("Edges", refine),
+		widget.NewFormItem("Format", format),
+		widget.NewFormItem("Framing", frame),
 		widget.NewFormItem("", start),
 	)
 	d := dialog.NewCustomConfirm("Add hot folder", "Add", "Cancel", form, func(ok bool) {
@@ -556,7 +575,8 @@ func (p *hotPanel) onAdd() {
 			return
 		}
 		c := HotFolderConfig{In: strings.TrimSpace(in.Text), Out: strings.TrimSpace(out.Text), Recursive: recursive.Checked,
-			MoveOriginals: originals.Selected == move, Refine: matte.Refine(max(refine.SelectedIndex(), 0)), Enabled: start.Checked}
+			MoveOriginals: originals.Selected == move, Refine: matte.Refine(max(refine.SelectedIndex(), 0)),
+			Format: formatValues[max(format.SelectedIndex(), 0)], Frame: frameValues[max(frame.SelectedIndex(), 0)], Enabled: start.Checked}
 		if err := p.check(c); err != nil {
 			p.u.showError(err)
 			return

@@ -149,7 +149,7 @@ func TestHotAddShowsRow(t *testing.T) {
 		if !h.u.hot.empty.Visible() {
 			t.Error("the empty hint is not shown before any hot folder is added")
 		}
-		h.u.hot.add(HotFolderConfig{In: in, Out: out, Recursive: true, Refine: matte.RefineGuided, Enabled: true})
+		h.u.hot.add(HotFolderConfig{In: in, Out: out, Recursive: true, Refine: matte.RefineGuided, Format: "webp", Frame: "crop", Enabled: true})
 	})
 	h.wait()
 	if n := len(h.u.hot.rows); n != 1 {
@@ -169,7 +169,8 @@ func TestHotAddShowsRow(t *testing.T) {
 		t.Errorf("calls: %s", got)
 	}
 	saved := loadHotFolders(h.u.prefs)
-	if len(saved) != 1 || saved[0].In != in || saved[0].Out != out || !saved[0].Recursive || saved[0].Refine != matte.RefineGuided {
+	if len(saved) != 1 || saved[0].In != in || saved[0].Out != out || !saved[0].Recursive || saved[0].Refine != matte.RefineGuided ||
+		saved[0].Format != "webp" || saved[0].Frame != "crop" {
 		t.Errorf("remembered %+v", saved)
 	}
 	// A second hot folder into the same output folder is refused with a sentence.
@@ -284,5 +285,68 @@ func TestHotResumeAfterRestart(t *testing.T) {
 	}
 	if len(h.u.hot.rows) != 2 {
 		t.Errorf("rows = %d after the restart", len(h.u.hot.rows))
+	}
+}
+
+// overlayObjects lists every object in the canvas's overlays (the open dialogs).
+func overlayObjects(c fyne.Canvas) []fyne.CanvasObject {
+	var out []fyne.CanvasObject
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil {
+			return
+		}
+		out = append(out, o)
+		switch v := o.(type) {
+		case *fyne.Container:
+			for _, k := range v.Objects {
+				walk(k)
+			}
+		case fyne.Widget:
+			for _, k := range test.WidgetRenderer(v).Objects() {
+				walk(k)
+			}
+		}
+	}
+	for _, o := range c.Overlays().List() {
+		walk(o)
+	}
+	return out
+}
+
+// The Add dialog offers the format and the framing, and the hot folder gets them.
+func TestHotAddDialogOutputOptions(t *testing.T) {
+	h, f := hotHarness(t, nil)
+	in, out := t.TempDir(), t.TempDir()
+	h.ui(h.u.hot.onAdd)
+	var entries []*widget.Entry
+	var selects []*widget.Select
+	for _, o := range overlayObjects(h.win.Canvas()) {
+		switch v := o.(type) {
+		case *widget.Entry:
+			entries = append(entries, v)
+		case *widget.Select:
+			selects = append(selects, v)
+		}
+	}
+	if len(entries) < 2 || len(selects) != 3 {
+		t.Fatalf("the dialog has %d entries and %d choices, want 2 folders and edges, format, framing", len(entries), len(selects))
+	}
+	h.ui(func() {
+		entries[0].SetText(in)
+		entries[1].SetText(out)
+		selects[1].SetSelected("JPEG on white")
+		selects[2].SetSelected(frameChoices[2])
+	})
+	add := buttonIn(h.win.Canvas(), "Add")
+	if add == nil {
+		t.Fatal("no Add button")
+	}
+	h.ui(func() { test.Tap(add) })
+	h.wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.list) != 1 || f.list[0].Format != "jpeg" || f.list[0].Frame != "square" {
+		t.Errorf("the hot folder got %+v", f.list)
 	}
 }
