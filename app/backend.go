@@ -134,15 +134,19 @@ func (b *backend) Extensions() []string { return validate.Extensions() }
 
 // Export finishes the photo with the finishing step `cutout remove` uses (finishedImage) and
 // writes it into dir, atomically, replacing a file only when asked (the photo's own export).
-func (b *backend) Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string, replace bool) (string, error) {
-	encode, err := finishedImage(&b.sink, img, mask, hints, o, Output{}, false) // the window keeps both
+func (b *backend) Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, f ui.ExportFormat, dir, name string, replace bool) (string, error) {
+	out, err := outputFor(f.Format, f.Frame)
+	if err != nil {
+		return "", &sentence{msg: fmt.Sprintf("%s could not be exported: %s", quote.Name(filepath.Base(name)), err), err: err}
+	}
+	encode, err := finishedImage(&b.sink, img, mask, hints, o, out, false) // the window keeps both
 	if err != nil {
 		return "", fmt.Errorf("%s could not be finished (%v); try other edge settings", quote.Name(filepath.Base(name)), err)
 	}
-	path, _, _, err := b.sink.WriteImage(dir, filepath.Base(name), ".png", replace, encode)
+	path, _, _, err := b.sink.WriteImage(dir, filepath.Base(name), out.Ext(), replace, encode)
 	var ee *EncodeError
 	if errors.As(err, &ee) {
-		return "", fmt.Errorf("%s could not be encoded as PNG (%v); try again", quote.Name(name), ee.Err)
+		return "", fmt.Errorf("%s could not be encoded as %s (%v); try again", quote.Name(name), strings.ToUpper(out.Format), ee.Err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("the cut-out of %s could not be written into %s (%s); choose another folder or check that you may write there",

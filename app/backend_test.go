@@ -99,11 +99,11 @@ func TestBackendCutsSample(t *testing.T) {
 	want, _ := matte.Alpha(rgba, mask, nil, o)
 	before := append([]uint8(nil), rgba.Pix...)
 	dir := t.TempDir()
-	p1, err := b.Export(rgba, mask, nil, o, dir, "coffee.png", false)
+	p1, err := b.Export(rgba, mask, nil, o, ui.ExportFormat{}, dir, "coffee.png", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2, err := b.Export(rgba, mask, nil, o, dir, "coffee.png", false)
+	p2, err := b.Export(rgba, mask, nil, o, ui.ExportFormat{}, dir, "coffee.png", false)
 	if err != nil || p1 == p2 || filepath.Base(p1) != "coffee.png" {
 		t.Fatalf("exports: %s, %s, %v", p1, p2, err)
 	}
@@ -150,7 +150,7 @@ func TestBackendErrorsAreSentences(t *testing.T) {
 			}
 		}
 	}
-	if _, err := b.Export(image.NewNRGBA(image.Rect(0, 0, 2, 2)), image.NewGray(image.Rect(0, 0, 2, 2)), nil, matte.DefaultOptions(), "/proc/nonexistent", "a.png", false); err == nil ||
+	if _, err := b.Export(image.NewNRGBA(image.Rect(0, 0, 2, 2)), image.NewGray(image.Rect(0, 0, 2, 2)), nil, matte.DefaultOptions(), ui.ExportFormat{}, "/proc/nonexistent", "a.png", false); err == nil ||
 		!strings.Contains(err.Error(), "choose another folder") {
 		t.Errorf("save into a bad folder: %v", err)
 	}

@@ -272,21 +272,24 @@ func (s sharedEngine) Cut(ctx context.Context, name string, data []byte) (*infer
 // Close does nothing: the backend closes its engine.
 func (sharedEngine) Close() error { return nil }
 
-// hotOutput is the output format and framing of a hot folder of the window, from its
-// settings: the same Output that `cutout watch --format … --crop …` makes.
-func hotOutput(c ui.HotFolderConfig) (Output, error) {
-	o, err := ParseOutput(c.Format, 0)
+// hotOutput is the output format and framing of a hot folder of the window.
+func hotOutput(c ui.HotFolderConfig) (Output, error) { return outputFor(c.Format, c.Frame) }
+
+// outputFor is the Output of the window's choices (a hot folder's, or the export's): the
+// same that `cutout watch --format … --crop …` makes.
+func outputFor(format, frame string) (Output, error) {
+	o, err := ParseOutput(format, 0)
 	if err != nil {
 		return o, err
 	}
-	switch c.Frame {
+	switch frame {
 	case "":
 	case "crop":
 		o.Frame = Frame{Crop: true}
 	case "square":
 		o.Frame = Frame{Crop: true, MarginPct: 5, Canvas: image.Pt(2000, 2000)}
 	default:
-		return o, fmt.Errorf("unknown framing %q", c.Frame)
+		return o, fmt.Errorf("unknown framing %q", frame)
 	}
 	return o, nil
 }

@@ -21,11 +21,12 @@ type Backend interface {
 	Extensions() []string
 	// Export finishes a photo — img as Cut returned it, mask at its full size, the brush
 	// hints at its full size (or nil) — with o, by the same finishing step as `cutout remove`,
-	// and writes it as a PNG into dir under name with its extension replaced by ".png",
+	// and writes it in the format and framing f into dir under name with its extension
+	// replaced by the format's,
 	// atomically. With replace a file of that name (the photo's own earlier export) is
 	// replaced; otherwise nothing is, and a free name is chosen. img and mask are not
 	// changed. It returns the path written.
-	Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string, replace bool) (string, error)
+	Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, f ExportFormat, dir, name string, replace bool) (string, error)
 	// Models lists the names of the installed models.
 	Models() []string
 	// Defaults returns the engine settings used when the user has chosen none.
@@ -60,4 +61,21 @@ type EngineSettings struct {
 	MaxSide int
 	// MaxMegapixels refuses images with more megapixels than this.
 	MaxMegapixels float64
+}
+
+// ExportFormat is the file format and framing of an export, as a hot folder's are chosen:
+// Format "png", "webp" or "jpeg"; Frame "", "crop" or "square" (see HotFolderConfig).
+type ExportFormat struct {
+	Format, Frame string
+}
+
+// Ext is the extension of the format's files.
+func (f ExportFormat) Ext() string {
+	switch f.Format {
+	case "webp":
+		return ".webp"
+	case "jpeg":
+		return ".jpg"
+	}
+	return ".png"
 }

@@ -22,12 +22,13 @@ type exportTask struct {
 	strokes []stroke
 	scale   float64 // the display copy's scale the strokes were painted at
 	prev    string  // the photo's last export, which an export into the same folder replaces
-	version string  // exportVersion of what is exported
+	format  ExportFormat
+	version string // exportVersion of what is exported
 }
 
 // task snapshots j for export.
-func task(j *job) exportTask {
-	t := exportTask{j: j, opts: j.opts, strokes: append([]stroke(nil), j.strokes.done...), scale: j.scale, prev: j.saved}
+func task(j *job, f ExportFormat) exportTask {
+	t := exportTask{j: j, opts: j.opts, strokes: append([]stroke(nil), j.strokes.done...), scale: j.scale, prev: j.saved, format: f}
 	t.version = exportVersion(t)
 	return t
 }
@@ -35,16 +36,17 @@ func task(j *job) exportTask {
 // exportVersion fingerprints what an export of the photo shows: its options and strokes.
 func exportVersion(t exportTask) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%+v|%v", t.opts, t.scale)
+	fmt.Fprintf(h, "%+v|%v|%+v", t.opts, t.scale, t.format)
 	for _, s := range t.strokes {
 		fmt.Fprintf(h, "|%v %v %v", s.remove, s.radius, s.pts)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
-// isSaved reports whether j's last export shows what j shows now (UI goroutine).
-func isSaved(j *job) bool {
-	return j.saved != "" && j.savedVersion == exportVersion(task(j))
+// isSaved reports whether j's last export shows what j shows now, in the format chosen now
+// (UI goroutine).
+func (u *UI) isSaved(j *job) bool {
+	return j.saved != "" && j.savedVersion == exportVersion(task(j, u.set.Export))
 }
 
 // onSave exports the selected photo into the export folder (asking for one if none is set).
@@ -58,7 +60,7 @@ func (u *UI) onSave() {
 		u.setStatus(fmt.Sprintf("%s is not cut out yet (%s).", quote.Name(j.name), st))
 		return
 	}
-	t := task(j)
+	t := task(j, u.set.Export)
 	if u.set.OutDir != "" {
 		u.export([]exportTask{t}, u.set.OutDir)
 		return
@@ -73,7 +75,7 @@ func (u *UI) onExportAll() {
 	var tasks []exportTask
 	for _, j := range jobs {
 		if st, _, _ := u.jobs.view(j); st == stateDone {
-			tasks = append(tasks, task(j))
+			tasks = append(tasks, task(j, u.set.Export))
 		}
 	}
 	if len(tasks) == 0 {
@@ -171,10 +173,10 @@ func (u *UI) exportOne(ctx context.Context, t exportTask, dir string) (string, e
 	// Saving a photo again replaces its own earlier export in that folder, as a rerun of
 	// `cutout remove` replaces its own output; anything else keeps its name.
 	name, replace := filepath.Base(t.j.path), false
-	if t.prev != "" && filepath.Dir(t.prev) == filepath.Clean(dir) {
+	if t.prev != "" && filepath.Dir(t.prev) == filepath.Clean(dir) && filepath.Ext(t.prev) == t.format.Ext() {
 		name, replace = filepath.Base(t.prev), true
 	}
-	return u.b.Export(c.Image, c.fullMask(), hints, t.opts, dir, name, replace)
+	return u.b.Export(c.Image, c.fullMask(), hints, t.opts, t.format, dir, name, replace)
 }
 
 // fullCut returns j's cut: from the cache, or cut out again.

@@ -92,12 +92,12 @@ func (f *fakeBackend) Expand(paths []string) ([]string, []error) {
 func (f *fakeBackend) Extensions() []string { return []string{".jpg", ".png"} }
 
 // Export finishes as the real backend does (matte.Finish) and writes a PNG beside no other.
-func (f *fakeBackend) Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, dir, name string, replace bool) (string, error) {
+func (f *fakeBackend) Export(img image.Image, mask *image.Gray, hints *matte.Hints, o matte.Options, ef ExportFormat, dir, name string, replace bool) (string, error) {
 	out, err := matte.Finish(nrgbaOf(img), mask, hints, o)
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name))+".png")
+	path := filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name))+ef.Ext())
 	flags := os.O_CREATE | os.O_EXCL | os.O_WRONLY
 	if replace {
 		flags = os.O_CREATE | os.O_TRUNC | os.O_WRONLY

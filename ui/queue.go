@@ -114,7 +114,7 @@ func (q *queuePanel) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		r.state.Importance = widget.DangerImportance
 	case stateDone:
 		r.state.Importance = widget.SuccessImportance
-		if isSaved(j) {
+		if q.u.isSaved(j) {
 			text = "done · saved"
 		} else if j.saved != "" {
 			text = "done · changed since saved"
@@ -193,13 +193,13 @@ func enable(b *widget.Button, on bool) {
 func (q *queuePanel) onClear() {
 	unsaved := 0
 	for _, j := range q.rows {
-		if st, _, _ := q.u.jobs.view(j); st == stateDone && j != q.u.selected && !isSaved(j) {
+		if st, _, _ := q.u.jobs.view(j); st == stateDone && j != q.u.selected && !q.u.isSaved(j) {
 			unsaved++
 		}
 	}
 	clear := func(all bool) {
 		q.u.jobs.clearFinished(q.u.selected, func(j *job, st state) bool {
-			return !all && st == stateDone && !isSaved(j)
+			return !all && st == stateDone && !q.u.isSaved(j)
 		})
 		q.update()
 		q.reselect()

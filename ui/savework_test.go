@@ -2,6 +2,7 @@ package ui
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -61,7 +62,7 @@ func TestNoLostWork(t *testing.T) {
 	h.wait()
 	h.ui(h.u.onSave)
 	h.wait()
-	if !isSaved(jobs[0]) {
+	if !h.u.isSaved(jobs[0]) {
 		t.Fatal("a.jpg is not marked saved after Save")
 	}
 	h.ui(func() { h.u.queue.update() })
@@ -77,7 +78,7 @@ func TestNoLostWork(t *testing.T) {
 	// A change, then Save again: the same file is replaced, no "a (1).png".
 	h.ui(func() { h.u.matte.shift.slider.SetValue(-4) })
 	h.wait()
-	if isSaved(jobs[0]) {
+	if h.u.isSaved(jobs[0]) {
 		t.Error("a.jpg still counts as saved after its options changed")
 	}
 	h.ui(h.u.onSave)
@@ -180,5 +181,41 @@ func TestEscapeClosesDialogs(t *testing.T) {
 	escape()
 	if open() != 0 || len(h.rowTexts()) != 2 {
 		t.Errorf("after Escape on the question: %d dialogs open, rows %v (want none cleared)", open(), h.rowTexts())
+	}
+}
+
+// Settings' "Export as" and "Framing" reach Save (the file gets the format's extension) and
+// are remembered; a photo saved as JPEG is unsaved again once WebP is chosen.
+func TestExportFormatSetting(t *testing.T) {
+	h := newHarness(t, &fakeBackend{}, nil)
+	out := t.TempDir()
+	h.u.set.OutDir = out
+	h.drop(photos(t, t.TempDir(), "a.jpg")...)
+	h.ui(func() {
+		p := newSettingsPanel(h.u)
+		p.format.SetSelected("JPEG on white")
+		p.frame.SetSelected(frameChoices[1])
+		s, err := p.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.u.applySettings(s)
+	})
+	h.wait()
+	if got := loadSettings(h.u.prefs, EngineSettings{}).Export; got != (ExportFormat{Format: "jpeg", Frame: "crop"}) {
+		t.Errorf("remembered %+v", got)
+	}
+	h.ui(h.u.onSave)
+	h.wait()
+	if _, err := os.Stat(filepath.Join(out, "a.jpg")); err != nil {
+		t.Fatalf("Save did not write a.jpg: %v", err)
+	}
+	jobs, _ := h.u.jobs.snapshot()
+	if !h.u.isSaved(jobs[0]) {
+		t.Error("not saved after Save")
+	}
+	h.u.set.Export.Format = "webp"
+	if h.u.isSaved(jobs[0]) {
+		t.Error("still counted as saved in another format")
 	}
 }

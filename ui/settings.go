@@ -27,6 +27,7 @@ const (
 type settings struct {
 	Engine EngineSettings
 	OutDir string        // default export folder ("" asks)
+	Export ExportFormat  // the format and framing of Save and Export all
 	Matte  matte.Options // finishing options of new photos
 	Theme  string        // themeSystem, themeLight or themeDark
 }
@@ -36,6 +37,7 @@ const (
 	keyModel, keyThreads           = "engine.model", "engine.threads"
 	keyMaxMB, keyMaxSide, keyMaxMP = "limits.maxMB", "limits.maxSide", "limits.maxMegapixels"
 	keyOutDir, keyTheme            = "export.folder", "ui.theme"
+	keyFormat, keyFrame            = "export.format", "export.frame"
 	keyRefine, keyFG, keyBG        = "matte.refine", "matte.fgThreshold", "matte.bgThreshold"
 	keyErode, keyFeather, keyShift = "matte.erode", "matte.feather", "matte.shift"
 	keyPost, keyColours            = "matte.postProcess", "matte.estimateForeground"
@@ -52,6 +54,10 @@ func loadSettings(p fyne.Preferences, def EngineSettings) settings {
 	s.Engine.MaxSide = p.IntWithFallback(keyMaxSide, def.MaxSide)
 	s.Engine.MaxMegapixels = p.FloatWithFallback(keyMaxMP, def.MaxMegapixels)
 	s.OutDir = p.String(keyOutDir)
+	s.Export = ExportFormat{Format: p.StringWithFallback(keyFormat, "png"), Frame: p.String(keyFrame)}
+	if indexOf(formatValues, s.Export.Format) < 0 || indexOf(frameValues, s.Export.Frame) < 0 {
+		s.Export = ExportFormat{Format: "png"}
+	}
 	s.Theme = p.StringWithFallback(keyTheme, themeSystem)
 	o := &s.Matte
 	if r, err := matte.ParseRefine(p.StringWithFallback(keyRefine, o.Refine.String())); err == nil {
@@ -84,6 +90,8 @@ func (s settings) save(p fyne.Preferences) {
 	p.SetInt(keyMaxSide, s.Engine.MaxSide)
 	p.SetFloat(keyMaxMP, s.Engine.MaxMegapixels)
 	p.SetString(keyOutDir, s.OutDir)
+	p.SetString(keyFormat, s.Export.Format)
+	p.SetString(keyFrame, s.Export.Frame)
 	p.SetString(keyTheme, s.Theme)
 	o := s.Matte
 	p.SetString(keyRefine, o.Refine.String())
@@ -121,6 +129,8 @@ type settingsPanel struct {
 	maxSide *widget.Entry
 	maxMP   *widget.Entry
 	theme   *widget.Select
+	format  *widget.Select
+	frame   *widget.Select
 	form    *widget.Form
 	dialog  dialog.Dialog
 }
@@ -164,6 +174,10 @@ func newSettingsPanel(u *UI) *settingsPanel {
 	}
 	p.theme = widget.NewSelect([]string{themeSystem, themeLight, themeDark}, nil)
 	p.theme.SetSelected(s.Theme)
+	p.format = widget.NewSelect(formatChoices, nil)
+	p.format.SetSelectedIndex(max(indexOf(formatValues, s.Export.Format), 0))
+	p.frame = widget.NewSelect(frameChoices, nil)
+	p.frame.SetSelectedIndex(max(indexOf(frameValues, s.Export.Frame), 0))
 	item := func(label string, w fyne.CanvasObject, hint string) *widget.FormItem {
 		it := widget.NewFormItem(label, w)
 		it.HintText = hint
@@ -172,6 +186,8 @@ func newSettingsPanel(u *UI) *settingsPanel {
 	p.form = widget.NewForm(
 		item("Model", p.model, "Which model cuts out the photos"),
 		item("Export folder", container.NewBorder(nil, nil, nil, browse, p.outDir), "Where Save and Export All write"),
+		item("Export as", p.format, "The file format of Save and Export All"),
+		item("Framing", p.frame, "Crop to the subject, or the shop's square"),
 		item("Engine threads", p.threads, "0: one per core"),
 		item("Largest file (MiB)", p.maxMB, "Bigger files are refused"),
 		item("Longest side (px)", p.maxSide, "Wider or taller images are refused"),
@@ -215,6 +231,7 @@ func (p *settingsPanel) read() (settings, error) {
 	s.Engine.MaxMegapixels, _ = strconv.ParseFloat(strings.TrimSpace(p.maxMP.Text), 64)
 	s.OutDir = strings.TrimSpace(p.outDir.Text)
 	s.Theme = p.theme.Selected
+	s.Export = ExportFormat{Format: formatValues[max(p.format.SelectedIndex(), 0)], Frame: frameValues[max(p.frame.SelectedIndex(), 0)]}
 	return s, nil
 }
 
@@ -251,4 +268,14 @@ func themeFor(choice string) fyne.Theme {
 		return variantTheme{theme.DefaultTheme(), theme.VariantDark}
 	}
 	return theme.DefaultTheme()
+}
+
+// indexOf is the index of v in list, or -1.
+func indexOf(list []string, v string) int {
+	for i, s := range list {
+		if s == v {
+			return i
+		}
+	}
+	return -1
 }
