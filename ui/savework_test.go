@@ -14,31 +14,12 @@ import (
 
 // buttonIn finds the button labelled text among the canvas's overlays (dialogs).
 func buttonIn(c fyne.Canvas, text string) *widget.Button {
-	var found *widget.Button
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if found != nil || o == nil {
-			return
-		}
+	for _, o := range overlayObjects(c) {
 		if b, ok := o.(*widget.Button); ok && b.Text == text {
-			found = b
-			return
-		}
-		switch v := o.(type) {
-		case *fyne.Container:
-			for _, k := range v.Objects {
-				walk(k)
-			}
-		case fyne.Widget:
-			for _, k := range test.WidgetRenderer(v).Objects() {
-				walk(k)
-			}
+			return b
 		}
 	}
-	for _, o := range c.Overlays().List() {
-		walk(o)
-	}
-	return found
+	return nil
 }
 
 // Saved work is marked; saving again replaces the photo's own export; "Clear finished" asks
