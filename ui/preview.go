@@ -143,7 +143,8 @@ func newPreviewPanel(u *UI) *previewPanel {
 		widget.NewButton("100 %", p.onActualSize),
 		widget.NewButtonWithIcon("", theme.ZoomOutIcon(), func() { p.view.setZoom(p.view.zoom/1.25, nil) }),
 		widget.NewButtonWithIcon("", theme.ZoomInIcon(), func() { p.view.setZoom(p.view.zoom*1.25, nil) }),
-		p.zoomLabel)
+		// As wide as its widest text ("1600 %"), so the toolbar never shifts when it changes.
+		container.NewGridWrap(fyne.NewSize(widgetTextWidth("1600 %"), p.zoomLabel.MinSize().Height), p.zoomLabel))
 	bar1 := container.NewBorder(nil, nil, container.NewHBox(zoom, widget.NewSeparator(), p.mode), nil, p.split)
 	bar2 := container.NewBorder(nil, nil, container.NewHBox(p.tools, widget.NewLabel("Brush")),
 		container.NewHBox(p.undo, p.redo, p.clear), p.brush)
@@ -161,6 +162,7 @@ func (p *previewPanel) showJob(j *job) {
 		p.gen++
 		p.strokeV++
 		p.view.setImage(nil, false)
+		XX
 	}
 	p.refreshJob()
 }
@@ -192,6 +194,7 @@ func (p *previewPanel) refreshJob() {
 				j.scale = res.disp.scale
 			}
 			p.view.setImage(res.disp.img, false)
+			p.onZoom()
 			p.hideMessage()
 			p.updateTools()
 			p.requestRender()
@@ -495,4 +498,9 @@ func (p *previewPanel) updateTools() {
 	can(p.undo, ready && len(j.strokes.done) > 0)
 	can(p.redo, ready && len(j.strokes.redo) > 0)
 	can(p.clear, ready && len(j.strokes.done) > 0)
+}
+
+// widgetTextWidth is the width a label needs for text in the current theme, padding included.
+func widgetTextWidth(text string) float32 {
+	return widget.NewLabel(text).MinSize().Width
 }

@@ -200,3 +200,23 @@ func TestExportFormatSetting(t *testing.T) {
 		t.Error("still counted as saved in another format")
 	}
 }
+
+// Switching photos shows the new one fitted, and the zoom label says so, not the previous
+// photo's zoom.
+func TestZoomLabelFollowsThePhoto(t *testing.T) {
+	h := newHarness(t, &fakeBackend{}, nil)
+	h.drop(photos(t, t.TempDir(), "a.jpg", "b.jpg")...)
+	jobs, _ := h.u.jobs.snapshot()
+	h.ui(func() { h.u.onSelect(jobs[0]) })
+	h.wait()
+	h.ui(func() { h.u.preview.view.setZoom(h.u.preview.view.zoom*3, nil) })
+	h.wait()
+	if got := h.u.preview.zoomLabel.Text; got == "Fit" {
+		t.Fatalf("after zooming in the label still says %q", got)
+	}
+	h.ui(func() { h.u.onSelect(jobs[1]) })
+	h.wait()
+	if got := h.u.preview.zoomLabel.Text; got != "Fit" {
+		t.Errorf("after switching photos the zoom label says %q, want Fit", got)
+	}
+}
