@@ -162,7 +162,7 @@ func (p *previewPanel) showJob(j *job) {
 		p.gen++
 		p.strokeV++
 		p.view.setImage(nil, false)
-		XX
+		p.onZoom() // the new photo starts fitted: never the previous one's zoom
 	}
 	p.refreshJob()
 }
