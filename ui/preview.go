@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"image"
-	"image/color"
 	"sync"
 	"time"
 
@@ -59,37 +58,23 @@ type previewPanel struct {
 	flip  int
 	gen   uint64 // the newest render request
 
-	mu      sync.Mutex // guards next and running, shared with the render goroutine
-	next    *renderReq // the request waiting to run
-	running bool       // a render goroutine is running
-	stroke  *stroke    // the stroke being painted
-	elapsed time.Duration
-	strokeV uint64     // bumped whenever the shown strokes change
-	cache   matteCache // the render goroutine's (one runs at a time)
+	mu         sync.Mutex // guards next and running, shared with the render goroutine
+	next       *renderReq // the request waiting to run
+	running    bool       // a render goroutine is running
+	stroke     *stroke    // the stroke being painted
+	elapsed    time.Duration
+	strokeV    uint64         // bumped whenever the shown strokes change
+	session    *matte.Session // the render goroutine's, for the image it last finished
+	sessionImg *image.NRGBA
 }
 
 // renderReq is one preview computation: everything it needs, copied, so the UI can go on.
 type renderReq struct {
-	gen   uint64
-	disp  displayCopy
-	hints *matte.Hints
-	opts  matte.Options
-	key   alphaKey
-}
-
-// alphaKey is what the matte depends on: when only the background changes, the cached
-// matte (and foreground colours) are composited again and nothing else runs.
-type alphaKey struct {
-	img     *image.NRGBA
-	opts    matte.Options // with Background and Color cleared
-	strokes uint64        // the strokes' version
-}
-
-// matteCache is the last matte the render goroutine made, with its foreground colours.
-type matteCache struct {
-	key   alphaKey
-	alpha *image.Gray
-	fg    *image.NRGBA // nil until needed
+	gen     uint64
+	disp    displayCopy
+	hints   *matte.Hints
+	opts    matte.Options
+	strokes uint64 // the strokes' version: the session re-solves the matte when it changes
 }
 
 // newPreviewPanel builds the panel.
@@ -261,9 +246,7 @@ func (p *previewPanel) requestRender() {
 		return
 	}
 	p.gen++
-	req := &renderReq{gen: p.gen, disp: res.disp, hints: cloneHints(j.hints), opts: j.opts.Scaled(res.disp.scale)}
-	req.key = alphaKey{img: res.disp.img, opts: req.opts, strokes: p.strokeV}
-	req.key.opts.Background, req.key.opts.Color = 0, color.NRGBA{}
+	req := &renderReq{gen: p.gen, disp: res.disp, hints: cloneHints(j.hints), opts: j.opts.Scaled(res.disp.scale), strokes: p.strokeV}
 	p.u.act.add()
 	p.mu.Lock()
 	if p.next != nil {
@@ -294,7 +277,7 @@ func (p *previewPanel) renderLoop() {
 		p.mu.Unlock()
 		t0 := time.Now()
 		var out finished
-		err := safely(func() (err error) { out, err = p.cache.finish(req); return err })
+		err := safely(func() (err error) { out, err = p.finish(req); return err })
 		el := time.Since(t0)
 		p.u.do(func() {
 			p.rendered(req, out, err, el)
@@ -303,25 +286,15 @@ func (p *previewPanel) renderLoop() {
 	}
 }
 
-// finish is the finishing stage of a preview, reusing the cached matte when only the
-// background changed.
-func (c *matteCache) finish(req *renderReq) (finished, error) {
-	img, o := req.disp.img, req.opts
-	if c.key != req.key || c.alpha == nil {
-		a, err := matte.Alpha(img, req.disp.mask, req.hints, o)
-		if err != nil {
-			return finished{}, err
-		}
-		*c = matteCache{key: req.key, alpha: a}
+// finish is the finishing stage of a preview (render goroutine): a matte.Session per shown
+// image keeps the solved matte, so a change of feather, shift, edge colours or background
+// does not solve it again.
+func (p *previewPanel) finish(req *renderReq) (finished, error) {
+	if p.session == nil || p.sessionImg != req.disp.img {
+		p.session, p.sessionImg = matte.NewSession(req.disp.img, req.disp.mask), req.disp.img
 	}
-	fg := img
-	if o.EstimateForeground && o.Background != matte.BackgroundMask {
-		if c.fg == nil {
-			c.fg = matte.EstimateForeground(img, c.alpha)
-		}
-		fg = c.fg
-	}
-	return finished{out: matte.Composite(fg, c.alpha, o), alpha: c.alpha}, nil
+	out, a, err := p.session.Finish(req.hints, req.strokes, req.opts)
+	return finished{out: out, alpha: a}, err
 }
 
 // rendered shows a finished preview, unless a newer request has been made since.

@@ -28,7 +28,8 @@ func BenchmarkPreview12MP(b *testing.B) {
 			b.ReportAllocs()
 			var view = d.img
 			for b.Loop() {
-				f, err := finish(d.img, d.mask, nil, so)
+				out, a, err := matte.FinishAlpha(d.img, d.mask, nil, so)
+				f := finished{out: out, alpha: a}
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -325,13 +325,6 @@ type finished struct {
 	alpha *image.Gray  // the final matte
 }
 
-// finish runs the finishing stage as export does (matte.FinishAlpha, the one the backend's
-// export runs too), on the display copy.
-func finish(img *image.NRGBA, mask *image.Gray, hints *matte.Hints, o matte.Options) (finished, error) {
-	out, a, err := matte.FinishAlpha(img, mask, hints, o)
-	return finished{out: out, alpha: a}, err
-}
-
 // compareMode is what the preview shows.
 type compareMode int
 

@@ -59,13 +59,19 @@ func alpha(r image.Rectangle, img *image.NRGBA, mask *image.Gray, hints *Hints, 
 		a = closedFormAlpha(img, m, hints, o)
 	}
 	applyForce(a, hints)
+	return edges(a, o), nil
+}
+
+// edges applies the global edge adjustments, last: Shift grows or shrinks the matte, then
+// Feather softens it. They may return a itself or a new matte.
+func edges(a *image.Gray, o Options) *image.Gray {
 	if o.Shift != 0 {
 		a = Shift(a, o.Shift)
 	}
 	if o.Feather > 0 {
 		a = Feather(a, o.Feather)
 	}
-	return a, nil
+	return a
 }
 
 // Finish is the full finishing stage: Alpha, then (when o.EstimateForeground and the output
