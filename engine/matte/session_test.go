@@ -30,7 +30,9 @@ func TestSessionMatchesFinish(t *testing.T) {
 		{"closed-form", func(o *Options) {}, nil, 0, false},
 		{"feather", func(o *Options) { o.Feather = 3 }, nil, 0, true},
 		{"shift", func(o *Options) { o.Feather, o.Shift = 3, -2 }, nil, 0, true},
-		{"colour", func(o *Options) { o.Feather, o.Shift, o.Background, o.Color = 3, -2, BackgroundColor, color.NRGBA{G: 200, A: 255} }, nil, 0, true},
+		{"colour", func(o *Options) {
+			o.Feather, o.Shift, o.Background, o.Color = 3, -2, BackgroundColor, color.NRGBA{G: 200, A: 255}
+		}, nil, 0, true},
 		{"no estimate", func(o *Options) { o.Feather, o.EstimateForeground = 3, false }, nil, 0, true},
 		{"a stroke", func(o *Options) { o.Feather = 3 }, hints, 1, false},
 		{"threshold", func(o *Options) { o.Feather, o.FGThreshold = 3, 200 }, hints, 1, false},
