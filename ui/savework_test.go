@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -218,5 +219,33 @@ func TestZoomLabelFollowsThePhoto(t *testing.T) {
 	h.wait()
 	if got := h.u.preview.zoomLabel.Text; got != "Fit" {
 		t.Errorf("after switching photos the zoom label says %q, want Fit", got)
+	}
+}
+
+// Up and Down (and Page Up, Page Down, Home, End) move between photos when no widget or
+// dialog takes the keys.
+func TestKeysMoveBetweenPhotos(t *testing.T) {
+	h := newHarness(t, &fakeBackend{}, nil)
+	names := make([]string, 12)
+	for i := range names {
+		names[i] = fmt.Sprintf("p%02d.jpg", i)
+	}
+	h.drop(photos(t, t.TempDir(), names...)...)
+	key := func(k fyne.KeyName) string {
+		h.ui(func() { h.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: k}) })
+		h.wait()
+		return h.u.selected.name
+	}
+	jobs, _ := h.u.jobs.snapshot()
+	h.ui(func() { h.u.queue.list.Select(h.u.queue.indexOf(jobs[0])) })
+	h.wait()
+	for _, step := range []struct {
+		k    fyne.KeyName
+		want string
+	}{{fyne.KeyDown, "p01.jpg"}, {fyne.KeyDown, "p02.jpg"}, {fyne.KeyUp, "p01.jpg"}, {fyne.KeyPageDown, "p11.jpg"},
+		{fyne.KeyDown, "p11.jpg"}, {fyne.KeyHome, "p00.jpg"}, {fyne.KeyUp, "p00.jpg"}, {fyne.KeyEnd, "p11.jpg"}, {fyne.KeyPageUp, "p01.jpg"}} {
+		if got := key(step.k); got != step.want {
+			t.Fatalf("after %s the photo shown is %s, want %s", step.k, got, step.want)
+		}
 	}
 }

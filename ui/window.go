@@ -183,10 +183,45 @@ func (u *UI) showDialog(d dialog.Dialog) {
 	d.Show()
 }
 
-// onKey handles the keys no widget took: Escape closes the top dialog.
+// onKey handles the keys no widget took: Escape closes the top dialog; Up and Down show the
+// previous and next photo, Page Up and Page Down move ten, Home and End go to the first and
+// the last.
 func (u *UI) onKey(ev *fyne.KeyEvent) {
-	if ev.Name == fyne.KeyEscape && len(u.dialogs) > 0 {
-		u.dialogs[len(u.dialogs)-1].Dismiss()
+	if len(u.dialogs) > 0 {
+		if ev.Name == fyne.KeyEscape {
+			u.dialogs[len(u.dialogs)-1].Dismiss()
+		}
+		return
+	}
+	rows := u.queue.rows
+	if len(rows) == 0 {
+		return
+	}
+	cur := u.queue.indexOf(u.selected)
+	next := cur
+	switch ev.Name {
+	case fyne.KeyUp:
+		next = cur - 1
+	case fyne.KeyDown:
+		next = cur + 1
+	case fyne.KeyPageUp:
+		next = cur - 10
+	case fyne.KeyPageDown:
+		next = cur + 10
+	case fyne.KeyHome:
+		next = 0
+	case fyne.KeyEnd:
+		next = len(rows) - 1
+	default:
+		return
+	}
+	if cur < 0 {
+		next = 0
+	}
+	next = min(max(next, 0), len(rows)-1)
+	if next != cur {
+		u.queue.list.Select(next)
+		u.queue.list.ScrollTo(next)
 	}
 }
 
