@@ -38,9 +38,10 @@ func noDisplay(getenv func(string) string, stat func(string) (os.FileInfo, error
 	return ""
 }
 
-// runGUI opens Cutout's window and returns the exit code when it is closed; without a
-// graphical session it says so and what works instead, and returns 2.
-func runGUI(stderr io.Writer) int {
+// runGUI opens Cutout's window with the files and folders of open (as if dropped) and
+// returns the exit code when it is closed; without a graphical session it says so and what
+// works instead, and returns 2.
+func runGUI(stderr io.Writer, open []string) int {
 	if why := noDisplay(os.Getenv, os.Stat); why != "" {
 		fmt.Fprintf(stderr, "cutout: the window needs a graphical session, and %s.\n"+
 			"Without one, use the command line: \"cutout remove IN... -o OUT\" cuts out files and folders,\n"+
@@ -58,6 +59,7 @@ func runGUI(stderr io.Writer) int {
 	u := ui.New(a, w, b, a.Preferences())
 	defer u.Close()
 	u.SetHotFolders(hot)
+	u.Open(open)
 	w.Resize(fyne.NewSize(1280, 800))
 	w.SetMaster()
 	w.ShowAndRun()

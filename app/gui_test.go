@@ -49,3 +49,20 @@ func TestNoDisplay(t *testing.T) {
 		}
 	}
 }
+
+// `cutout photo.jpg shoots/` opens the window with them; a command's name or a missing path
+// is no such request.
+func TestOpenable(t *testing.T) {
+	dir := t.TempDir()
+	photo := dir + "/a.jpg"
+	os.WriteFile(photo, []byte("x"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{[]string{photo}, true}, {[]string{photo, dir}, true}, {[]string{photo, dir + "/missing.jpg"}, false},
+		{[]string{"remove", photo}, false}, {[]string{"nope.jpg"}, false}} {
+		if got := openable(tc.args); got != tc.want {
+			t.Errorf("openable(%v) = %v", tc.args, got)
+		}
+	}
+}

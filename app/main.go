@@ -27,7 +27,7 @@ const Version = "0.1.0"
 const usage = `Cutout removes image backgrounds locally.
 
 usage:
-  cutout                         open the app
+  cutout [FILE|FOLDER...]        open the app (with these photos)
   cutout remove IN... -o OUTDIR  cut out files and folders (recursively) into PNGs
   cutout watch IN OUT            cut out every image that lands in IN into OUT, until interrupted
   cutout models [verify]         list the models, check their checksums
@@ -46,7 +46,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		hardenApp()
 	}
 	if len(args) == 0 {
-		return runGUI(stderr)
+		return runGUI(stderr, nil)
+	}
+	if openable(args) {
+		return runGUI(stderr, args)
 	}
 	switch args[0] {
 	case "remove", "rm", "i", "p":
@@ -75,3 +78,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // Run is Main on the process's own arguments and streams.
 func Run() int { return Main(os.Args[1:], os.Stdout, os.Stderr) }
+
+// openable reports whether args are paths to open in the window (`cutout photo.jpg
+// shoots/`): every one exists and the first is no command's name.
+func openable(args []string) bool {
+	switch args[0] {
+	case "remove", "rm", "i", "p", "watch", "models", "doctor", "engine", "version", "help":
+		return false
+	}
+	for _, a := range args {
+		if _, err := os.Stat(a); err != nil {
+			return false
+		}
+	}
+	return true
+}

@@ -248,26 +248,15 @@ func (p *settingsPanel) onSubmit(ok bool) {
 	p.u.applySettings(s)
 }
 
-// variantTheme is the default theme held to one variant (light or dark).
-type variantTheme struct {
-	fyne.Theme
-	variant fyne.ThemeVariant
-}
-
-// Color returns the default theme's colour for the held variant.
-func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
-	return t.Theme.Color(n, t.variant)
-}
-
 // themeFor returns the theme for a Theme choice: the default one follows the system.
 func themeFor(choice string) fyne.Theme {
 	switch choice {
 	case themeLight:
-		return variantTheme{theme.DefaultTheme(), theme.VariantLight}
+		return cutoutTheme{held: true, variant: theme.VariantLight}
 	case themeDark:
-		return variantTheme{theme.DefaultTheme(), theme.VariantDark}
+		return cutoutTheme{held: true, variant: theme.VariantDark}
 	}
-	return theme.DefaultTheme()
+	return cutoutTheme{}
 }
 
 // indexOf is the index of v in list, or -1.

@@ -282,7 +282,7 @@ func TestSettingsSurviveRestart(t *testing.T) {
 	if h2.u.set.OutDir != "/tmp/cutouts" || h2.u.set.Theme != themeDark {
 		t.Errorf("folder %q, theme %q", h2.u.set.OutDir, h2.u.set.Theme)
 	}
-	if v, ok := h2.app.Settings().Theme().(variantTheme); !ok || v.variant != theme.VariantDark {
+	if v, ok := h2.app.Settings().Theme().(cutoutTheme); !ok || !v.held || v.variant != theme.VariantDark {
 		t.Errorf("theme after restart: %T", h2.app.Settings().Theme())
 	}
 	if o := h2.u.set.Matte; o.Refine != matte.RefineClosedForm || o.Erode != 16 || !o.EstimateForeground {

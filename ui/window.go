@@ -236,6 +236,10 @@ func (u *UI) onDropped(_ fyne.Position, uris []fyne.URI) {
 	u.addPaths(paths)
 }
 
+// Open adds files and folders as a drop does (`cutout photo.jpg shoots/` opens the window
+// with them). Call it on the UI goroutine.
+func (u *UI) Open(paths []string) { u.addPaths(paths) }
+
 // addPaths expands files and folders on a goroutine (a folder may hold thousands of
 // photos) and queues what it finds.
 func (u *UI) addPaths(paths []string) {
