@@ -203,6 +203,27 @@ func (l *jobList) unknown(paths []string) ([]string, int) {
 	return out, len(paths) - len(out)
 }
 
+// redoAll queues every finished job again, dropping its cached result; it returns how many.
+func (l *jobList) redoAll() int {
+	l.mu.Lock()
+	n := 0
+	for _, j := range l.all {
+		if !j.state.finished() {
+			continue
+		}
+		if j.res != nil {
+			l.cached -= j.res.bytes()
+			j.res = nil
+		}
+		j.state, j.reason, j.thumb = stateWaiting, "", nil
+		l.queue(j, false)
+		n++
+	}
+	l.mu.Unlock()
+	l.notify()
+	return n
+}
+
 // retryAll queues every failed or cancelled job again; it returns how many.
 func (l *jobList) retryAll() int {
 	l.mu.Lock()

@@ -249,3 +249,26 @@ func TestKeysMoveBetweenPhotos(t *testing.T) {
 		}
 	}
 }
+
+// Edit → Cut Out All Again cuts every finished photo out again (after a change of model, say).
+func TestRedoAll(t *testing.T) {
+	b := &fakeBackend{}
+	h := newHarness(t, b, nil)
+	h.drop(photos(t, t.TempDir(), "a.jpg", "b.jpg")...)
+	b.mu.Lock()
+	before := b.cuts
+	b.mu.Unlock()
+	h.ui(h.u.onRedoAll)
+	h.wait()
+	b.mu.Lock()
+	after := b.cuts
+	b.mu.Unlock()
+	if after-before != 2 {
+		t.Errorf("%d cuts after Cut Out All Again, want 2", after-before)
+	}
+	for _, r := range h.rowTexts() {
+		if !strings.HasSuffix(r, ": done") {
+			t.Errorf("after redoing: %s", r)
+		}
+	}
+}

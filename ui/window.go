@@ -135,6 +135,7 @@ func (u *UI) menu() *fyne.MainMenu {
 			item("Redo Stroke", u.preview.onRedo, &fyne.ShortcutRedo{}),
 			fyne.NewMenuItemSeparator(),
 			item("Cancel All", u.jobs.cancelAll, nil),
+			item("Cut Out All Again", u.onRedoAll, nil),
 		),
 		fyne.NewMenu("View",
 			item("Fit to Window", u.preview.view.fitToWindow, ctrl(fyne.Key0)),
@@ -325,6 +326,16 @@ func (u *UI) onOpenFolder() {
 	u.showDialog(d)
 }
 
+// onRedoAll cuts every finished photo out again with the engine as it is now (a new model,
+// say); each keeps its options and strokes.
+func (u *UI) onRedoAll() {
+	n := u.jobs.redoAll()
+	if u.selected != nil {
+		u.preview.showJob(u.selected)
+	}
+	u.setStatus(fmt.Sprintf("Cutting out %d photo(s) again.", n))
+}
+
 // onSettings opens the settings dialog.
 func (u *UI) onSettings() { newSettingsPanel(u).show() }
 
@@ -348,6 +359,10 @@ func (u *UI) applySettings(s settings) {
 			defer u.act.done()
 			if err != nil {
 				u.showError(err)
+				return
+			}
+			if s.Engine.Model != old.Engine.Model && u.queue.counts.finished() > 0 {
+				u.setStatus("Settings saved; new photos use the new model. Edit → Cut Out All Again redoes the others with it.")
 				return
 			}
 			u.setStatus("Settings saved; new photos use them.")
