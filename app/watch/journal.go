@@ -1,21 +1,16 @@
 package watch
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"cutout/internal/beneath"
 	"cutout/internal/quote"
 )
 
@@ -32,168 +27,6 @@ const journalHeader = "# cutout journal v1: op time size mtime sha256 \"input\" 
 
 // ErrInUse means another running Cutout (a watch or a remove) holds the output folder.
 var ErrInUse = errors.New("the output folder is in use by another running cutout")
-
-// Op is what a journal record says happened.
-type Op string
-
-// The journal's operations.
-const (
-	OpIn     Op = "in"     // the folder watched is Path (written when it differs from the last)
-	OpStart  Op = "start"  // the input was handed to the Handler
-	OpDone   Op = "done"   // its output, Detail (relative to OUT), is written
-	OpFailed Op = "failed" // it failed; Detail is the reason
-	OpMoved  Op = "moved"  // the original moved to Detail (relative to IN)
-)
-
-// Record is one line of the journal: an input (Path, relative to IN, with its size,
-// modification time and SHA-256) and what happened to it.
-type Record struct {
-	Op      Op
-	Time    time.Time // when it was written
-	Size    int64
-	ModTime time.Time
-	Hash    string // lowercase hex SHA-256 of the content; "" when not hashed
-	Path    string
-	Detail  string
-	// Settings fingerprints what shaped the output (model, options, format); "" when not
-	// recorded. A rerun of `cutout remove` with other settings redoes the input.
-	Settings string
-}
-
-// sameStat reports whether the record describes a file of this size and modification time.
-func (r Record) sameStat(size int64, mtime time.Time) bool {
-	return r.Size == size && nanos(r.ModTime) == nanos(mtime)
-}
-
-// AppendRecord appends r's line (with its newline) to b.
-func AppendRecord(b []byte, r Record) []byte {
-	b = append(b, r.Op...)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, nanos(r.Time), 10)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, r.Size, 10)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, nanos(r.ModTime), 10)
-	b = append(b, ' ')
-	if r.Hash == "" {
-		b = append(b, '-')
-	} else {
-		b = append(b, r.Hash...)
-	}
-	b = append(b, ' ')
-	b = strconv.AppendQuote(b, r.Path)
-	b = append(b, ' ')
-	b = strconv.AppendQuote(b, r.Detail)
-	if r.Settings != "" {
-		b = append(b, ' ')
-		b = append(b, r.Settings...)
-	}
-	return append(b, '\n')
-}
-
-// nanos is t in Unix nanoseconds, 0 for the zero time (or one before 1970 or after 2262).
-func nanos(t time.Time) int64 {
-	if t.IsZero() || t.Before(time.Unix(0, 0)) || t.After(time.Unix(0, math.MaxInt64)) {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// fromNanos undoes nanos.
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
-// errRecord is returned for a line that is not a record.
-var errRecord = errors.New("not a journal record")
-
-// ParseRecord reads one line (without its newline).
-func ParseRecord(line []byte) (Record, error) {
-	var r Record
-	s := string(line)
-	fields := make([]string, 0, 5)
-	for range 5 {
-		i := strings.IndexByte(s, ' ')
-		if i <= 0 {
-			return r, errRecord
-		}
-		fields = append(fields, s[:i])
-		s = s[i+1:]
-	}
-	switch op := Op(fields[0]); op {
-	case OpIn, OpStart, OpDone, OpFailed, OpMoved:
-		r.Op = op
-	default:
-		return r, fmt.Errorf("%w: unknown op %q", errRecord, fields[0])
-	}
-	var nums [3]int64
-	for i := range nums {
-		n, err := strconv.ParseInt(fields[1+i], 10, 64)
-		if err != nil || n < 0 {
-			return r, errRecord
-		}
-		nums[i] = n
-	}
-	r.Time, r.Size, r.ModTime = fromNanos(nums[0]), nums[1], fromNanos(nums[2])
-	if h := fields[4]; h != "-" {
-		if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
-			return r, fmt.Errorf("%w: bad hash", errRecord)
-		}
-		r.Hash = h
-	}
-	var err error
-	if r.Path, s, err = unquotePrefix(s); err != nil || r.Path == "" || !strings.HasPrefix(s, " ") {
-		return r, errRecord
-	}
-	if r.Detail, s, err = unquotePrefix(s[1:]); err != nil {
-		return r, errRecord
-	}
-	if s != "" {
-		set, ok := strings.CutPrefix(s, " ")
-		if !ok || len(set) == 0 || len(set) > 64 || strings.Trim(set, "0123456789abcdef") != "" {
-			return r, errRecord
-		}
-		r.Settings = set
-	}
-	return r, nil
-}
-
-func unquotePrefix(s string) (string, string, error) {
-	q, err := strconv.QuotedPrefix(s)
-	if err != nil || q[0] != '"' {
-		return "", "", errRecord
-	}
-	u, err := strconv.Unquote(q)
-	return u, s[len(q):], err
-}
-
-// ParseJournal reads a journal's bytes: every well-formed record in order, how many bytes
-// end with the last complete line (a torn last line, from a crash mid-write, is not
-// counted), and how many complete lines were not records (comments are not counted).
-func ParseJournal(data []byte) (recs []Record, good int, bad int) {
-	for len(data[good:]) > 0 {
-		rest := data[good:]
-		nl := bytes.IndexByte(rest, '\n')
-		if nl < 0 {
-			break // torn last line
-		}
-		line := rest[:nl]
-		good += nl + 1
-		if len(line) == 0 || line[0] == '#' {
-			continue
-		}
-		r, err := ParseRecord(line)
-		if err != nil {
-			bad++
-			continue
-		}
-		recs = append(recs, r)
-	}
-	return recs, good, bad
-}
 
 // Entry is what the journal knows about one input path.
 type Entry struct {
@@ -372,52 +205,6 @@ func (j *Journal) Append(r Record) error {
 	return nil
 }
 
-// Claim reserves an output name for the input in before its work starts, so that the names
-// of a batch are decided in its sorted order, not by which input finishes first. An input
-// keeps the output its last done record names while that name is its own and in base's
-// format (replace: a file is there to be replaced by the new version); otherwise it gets
-// base, or base with " (1)",
-// " (2)", … (shortened as beneath.Numbered does), the first name no other input owns or has
-// claimed and for which taken reports no file. Claims last until the done record or Release.
-func (j *Journal) Claim(in, base string, taken func(name string) bool) (name string, replace bool) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if prev := j.latest[in]; prev != "" && filepath.Ext(prev) == filepath.Ext(base) && j.outputs[prev] == in && (j.claims[prev] == "" || j.claims[prev] == in) {
-		j.claims[prev] = in
-		return prev, taken(prev)
-	}
-	for n := 0; ; n++ {
-		name = numbered(base, n)
-		if owner, ok := j.claims[name]; ok && owner != in {
-			continue
-		}
-		if owner, ok := j.outputs[name]; ok && owner != in {
-			continue
-		}
-		if _, own := j.outputs[name]; !own && taken(name) {
-			continue
-		}
-		j.claims[name] = in
-		return name, j.outputs[name] == in && taken(name)
-	}
-}
-
-// Release gives up a claim whose work ended without a done record.
-func (j *Journal) Release(name, in string) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.claims[name] == in {
-		delete(j.claims, name)
-	}
-}
-
-// LatestOutput is the output (relative to OUT) of the input's last done record, "" if none.
-func (j *Journal) LatestOutput(in string) string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.latest[in]
-}
-
 // Lookup returns what the journal knows about the input path rel.
 func (j *Journal) Lookup(rel string) (Entry, bool) {
 	j.mu.Lock()
@@ -494,44 +281,6 @@ func (j *Journal) Close() error {
 	err := j.f.Close()
 	j.f = nil
 	return err
-}
-
-// lockOut creates (if needed) and locks OUT/LockName.
-func lockOut(out string) (*os.File, error) {
-	path := filepath.Join(out, LockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening the lock %s: %w", quote.Name(path), err)
-	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: %s (%s is locked)", ErrInUse, quote.Name(out), LockName)
-	}
-	return f, nil
-}
-
-// ensureLocked checks that the lock file in OUT is still the one this journal holds; when it
-// was deleted (with OUT, say), it locks a new one, unless another Cutout got there first.
-// Called with j.mu held.
-func (j *Journal) ensureLocked() error {
-	if j.lock == nil {
-		return fmt.Errorf("%w: %s was taken over by another cutout while it was deleted", ErrInUse, quote.Name(j.out))
-	}
-	onDisk, err := os.Lstat(filepath.Join(j.out, LockName))
-	held, herr := j.lock.Stat()
-	if err == nil && herr == nil && os.SameFile(onDisk, held) {
-		return nil
-	}
-	if err := os.MkdirAll(j.out, 0o755); err != nil {
-		return fmt.Errorf("re-creating the output folder %s: %w", quote.Name(j.out), err)
-	}
-	lock, err := lockOut(j.out)
-	j.lock.Close()
-	j.lock = lock
-	if err != nil {
-		return err
-	}
-	return nil
 }
 
 // compact rewrites the journal with one outcome (and interrupted start) per input: a new
@@ -630,9 +379,4 @@ func (j *Journal) adopt(out, ext string) error {
 		}
 	}
 	return nil
-}
-
-// numbered is the output path base (relative to OUT) with clash number n (0: none).
-func numbered(base string, n int) string {
-	return filepath.Join(filepath.Dir(base), beneath.Numbered(filepath.Base(base), n))
 }
