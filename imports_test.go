@@ -23,6 +23,8 @@ var importRules = []struct {
 	// The window may use the finishing package's types and the Y′CbCr helpers; it never runs
 	// the engine, validation or the model itself.
 	{"cutout/ui", []string{"cutout/engine/matte", "cutout/engine/ycc", "cutout/internal/parallel", "cutout/internal/quote"}},
+	// The queue knows nothing of images: it carries bytes and opaque settings.
+	{"cutout/app/cluster", []string{"cutout/internal/quote"}},
 	{"cutout/app/", []string{"cutout/engine/", "cutout/internal/"}},
 	{"cutout/app", []string{"cutout/app/", "cutout/engine/", "cutout/ui", "cutout/internal/"}},
 	{"cutout/scripts/", []string{"cutout/"}},

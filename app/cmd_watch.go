@@ -28,6 +28,8 @@ type watchCommand struct {
 	output Output
 	limits validate.Limits
 	level  png.CompressionLevel
+	// cluster, when set, hands the work to workers over a queue (cmd_watch_cluster.go).
+	cluster *clusterOptions
 }
 
 func cmdWatch(args []string, stdout, stderr io.Writer) int {
@@ -42,6 +44,9 @@ func cmdWatch(args []string, stdout, stderr io.Writer) int {
 			"         Only do this with a model file you made or trust.\n", c.engine.UnverifiedModel)
 	}
 	c.engine.Warm = true // files may take a while to come: have the model ready for them
+	if c.cluster != nil {
+		return c.runCluster(ctx, stderr)
+	}
 	eng, err := NewEngine(ctx, c.engine)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -73,13 +78,15 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 	opts := matteFlags(fs)
 	output := outputFlags(fs)
 	limits := limitFlags(fs)
+	clustered := clusterFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: cutout watch IN OUT [flags]\n\n"+
 			"Watches the folder IN and cuts out every image that lands there into OUT (PNG, or --format), once,\n"+
 			"until interrupted (Ctrl-C). A journal in OUT remembers what was done across restarts;\n"+
 			"failures are explained in OUT/.cutout-failed/. With --once it goes through what IN holds\n"+
 			"and exits: status 0 when every file is done (now or before), 1 when any failed (a file\n"+
-			"that failed before and has not changed counts as failed).\n\nflags:\n")
+			"that failed before and has not changed counts as failed). With --serve ADDR (or --queue URL)\n"+
+			"the work also goes to other machines running `cutout worker`.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -108,6 +115,11 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
 		return nil, 2
 	}
+	k, err := clustered(pos[1])
+	if err != nil {
+		fmt.Fprintln(stderr, "cutout watch:", quote.Text(err.Error()))
+		return nil, 2
+	}
 	if fi, err := os.Stat(pos[0]); err != nil || !fi.IsDir() {
 		fmt.Fprintf(stderr, "cutout watch: the input folder %s does not exist or is not a folder\n", quote.Name(pos[0]))
 		return nil, 2
@@ -120,7 +132,10 @@ func parseWatch(args []string, stderr io.Writer) (*watchCommand, int) {
 	c := &watchCommand{
 		cfg: watch.Config{In: pos[0], Out: pos[1], Recursive: *recursive, Originals: orig, Settle: *settle,
 			Rescan: *rescan, Grace: *grace, Once: *once, Extensions: validate.Extensions(), OutputExt: outFmt.Ext(), MaxHash: lim.MaxBytes + 1},
-		engine: ecfg, matte: mo, output: outFmt, limits: lim, level: level,
+		engine: ecfg, matte: mo, output: outFmt, limits: lim, level: level, cluster: k,
+	}
+	if k != nil {
+		c.cfg.Workers = k.inFlight
 	}
 	return c, 0
 }
@@ -134,10 +149,15 @@ func (c *watchCommand) run(ctx context.Context, eng Engine, stderr io.Writer) in
 		return 1
 	}
 	p := &Processor{Engine: eng, Limits: c.limits, Roots: []string{in}, Matte: c.matte, Output: c.output, Sink: sink, OutDir: c.cfg.Out}
+	return c.watchWith(ctx, WatchHandler(p), stderr)
+}
+
+// watchWith runs the hot folder with handler until ctx ends (or, with --once, IN is done).
+func (c *watchCommand) watchWith(ctx context.Context, handler watch.Handler, stderr io.Writer) int {
 	// Activity lines quote names and escape messages themselves (watch.Activity.String);
 	// errors below may repeat a path given on the command line, so they are escaped too.
 	cfg := c.cfg
-	cfg.Handler = WatchHandler(p)
+	cfg.Handler = handler
 	var mu sync.Mutex
 	cfg.OnActivity = func(a watch.Activity) {
 		mu.Lock()

@@ -30,12 +30,13 @@ usage:
   cutout [FILE|FOLDER...]        open the app (with these photos)
   cutout remove IN... -o OUTDIR  cut out files and folders (recursively) into PNGs
   cutout watch IN OUT            cut out every image that lands in IN into OUT, until interrupted
+  cutout worker nats://HOST:PORT take a hub's jobs (cutout watch --serve) on this machine
   cutout models [verify]         list the models, check their checksums
   cutout doctor                  start the engine and list how it is confined
   cutout version                 print the version
   cutout help [COMMAND]          this text, or a command's flags
 
-Run "cutout help remove" or "cutout help watch" for their flags.
+Run "cutout help remove", "cutout help watch" or "cutout help worker" for their flags.
 `
 
 // Main runs a subcommand and returns the process exit code: 0 success, 1 some work failed,
@@ -56,6 +57,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdRemove(args[1:], stdout, stderr)
 	case "watch":
 		return cmdWatch(args[1:], stdout, stderr)
+	case "worker":
+		return cmdWorker(args[1:], stdout, stderr)
 	case "models":
 		return cmdModels(args[1:], stdout, stderr)
 	case "doctor":
