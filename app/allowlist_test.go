@@ -114,6 +114,14 @@ func allowlistInputs(t *testing.T) []namedInput {
 		t.Fatal(err)
 	}
 	ins = append(ins, namedInput{"pink.webp", webp})
+	// HEIC and AVIF, decoded by libheif's threads: one image, a grid (a phone's 12 MP), alpha.
+	for _, f := range []string{"coffee.heic", "coffee-grid.avif", "alpha.heic", "phone-12mp.heic"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot(t), "engine", "infer", "testdata", "heif", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, namedInput{f, data})
+	}
 	sideways, err := fixture.JPEGWithOrientation(src, 6)
 	if err != nil {
 		t.Fatal(err)

@@ -71,6 +71,10 @@ func decodeSniffed(data []byte) (image.Image, error) {
 		return tiff.Decode(r)
 	case validate.WebP:
 		return webp.Decode(r)
+	case validate.HEIF, validate.AVIF:
+		// libheif reads both (HEVC through libde265, AV1 through dav1d or libaom), and
+		// turns the image upright itself: HEIF's irot and imir, not EXIF, say how.
+		return decodeHEIF(data)
 	}
 	return nil, fmt.Errorf("no decoder for %q", format)
 }

@@ -58,8 +58,11 @@ func FindLibrary() (string, error) {
 	return "", fmt.Errorf("the ONNX Runtime library %s was not found in lib/ (run `make ort`, or set %s)", LibraryName, LibraryEnv)
 }
 
-// Init loads ONNX Runtime once per process; later calls return the first call's result.
+// Init loads ONNX Runtime once per process; later calls return the first call's result. It
+// also loads libheif (LoadHEIF), as the engine calls it before its lockdown; without libheif
+// only HEIC and AVIF fail.
 func Init(libPath string) error {
+	_ = LoadHEIF()
 	initOnce.Do(func() {
 		if libPath == "" {
 			libPath, initErr = FindLibrary()

@@ -4,7 +4,8 @@ import "golang.org/x/sys/unix"
 
 // allowlist is every system call a locked-down engine may make. Each was seen in recorded
 // runs (TestAllowlistCoversRealRuns in app: strace while the engine cuts out every input
-// format at 0.25–24 MP, a sideways phone photo and its warm-up, with both ISNet models), or
+// format at 0.25–24 MP (HEIC and AVIF through libheif), a sideways phone photo and its
+// warm-up, with both ISNet models), or
 // is what a thread the Go runtime or glibc starts after the lockdown does first (clone,
 // set_robust_list, rseq, sigaltstack, gettid, a stack's mmap). Everything else fails with
 // EPERM: no socket of any family, no open of any path, no exec, no fork, no ptrace, no setns
@@ -25,6 +26,8 @@ var allowlist = []string{
 	"clock_gettime", "clock_nanosleep", "nanosleep",
 	// The Go runtime's poller waits in epoll_pwait; C++ random devices read getrandom.
 	"epoll_pwait", "getrandom",
+	// dav1d (libheif's AV1 decoder) names its worker threads (prctl is narrowed below).
+	"prctl",
 	"exit", "exit_group",
 }
 
@@ -40,6 +43,8 @@ func allowlistConditions(pid int) map[string][]condition {
 		"clone": {{arg: 0, bitsSet: unix.CLONE_THREAD}},
 		// Signals to the engine's own threads only.
 		"tgkill": {{arg: 0, equal: uint64(pid), isEqual: true}},
+		// A thread may rename itself, nothing else: no PR_SET_DUMPABLE, PR_SET_PTRACER, ...
+		"prctl": {{arg: 0, equal: unix.PR_SET_NAME, isEqual: true}},
 	}
 }
 

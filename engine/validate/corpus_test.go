@@ -36,9 +36,10 @@ const svgDrawing = `<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>
 `
 
-// corpus lists every case. Valid files first, then refusals by kind.
+// corpus lists every case. Valid files first, then refusals by kind; the HEIC and AVIF
+// cases (heif_corpus_test.go) last.
 func corpus() []corpusCase {
-	return []corpusCase{
+	return append([]corpusCase{
 		// Valid files of every format.
 		{name: "valid png", file: "ok.png", data: validPNG, info: Info{Format: PNG, Width: 32, Height: 24}},
 		{name: "valid jpeg", file: "ok.jpg", data: validJPEG, info: Info{Format: JPEG, Width: 32, Height: 24}},
@@ -176,7 +177,7 @@ func corpus() []corpusCase {
 		// Not images, whatever the name says.
 		{name: "zip named .png", file: "archive.png", data: smallZIP, want: ErrUnsupportedFormat, says: "is a ZIP archive, not an image"},
 		{name: "html named .png", file: "notes.png", data: constant([]byte(htmlPage)), want: ErrUnsupportedFormat,
-			says: "is an HTML page, not an image (supported: PNG, JPEG, BMP, TIFF, WebP)"},
+			says: "is an HTML page, not an image (supported: PNG, JPEG, BMP, TIFF, WebP, HEIC, AVIF)"},
 		{name: "svg named .png", file: "drawing.png", data: constant([]byte(svgDrawing)), want: ErrUnsupportedFormat, says: "an SVG drawing"},
 		{name: "gif", file: "anim.gif", data: constant([]byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;")), want: ErrUnsupportedFormat,
 			says: "a GIF image, which this app cannot read"},
@@ -185,8 +186,8 @@ func corpus() []corpusCase {
 			want: ErrUnsupportedFormat, says: "an executable"},
 		{name: "pe named .bmp", file: "setup.bmp", data: constant([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00\xb8\x00")),
 			want: ErrUnsupportedFormat, says: "an executable"},
-		{name: "heic named .jpg", file: "IMG_0001.jpg", data: constant([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")),
-			want: ErrUnsupportedFormat, says: "a HEIC photo"},
+		{name: "mp4 video named .jpg", file: "clip.jpg", data: constant([]byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42")),
+			want: ErrUnsupportedFormat, says: "a video"},
 		{name: "unknown binary", file: "blob.png", data: constant([]byte{0, 1, 2, 3, 4, 5, 6, 7, 0xfe, 0xfd, 0xfc, 0xfb}),
 			want: ErrUnsupportedFormat, says: "not an image this app recognises"},
 
@@ -290,7 +291,7 @@ func corpus() []corpusCase {
 		}, want: ErrTooLarge, says: `"big.jpg" is 80.0 MiB, the limit is 64 MiB`},
 		{name: "over a small byte cap", file: "capped.png", data: validPNG, lim: Limits{MaxBytes: 100},
 			want: ErrTooLarge, says: "the limit is 100 bytes"},
-	}
+	}, heifCorpus()...)
 }
 
 func writeFile(tb testing.TB, path string, data []byte) {

@@ -8,9 +8,10 @@
 // It runs in the main process, so it must never decode pixels: it reads
 // headers with each format's own DecodeConfig plus a few cheap structural
 // walks of its own (PNG chunks, JPEG markers, TIFF IFD, BMP header, WebP RIFF
-// chunks), none of which inflate or decompress image data. Decoding belongs
-// to the sandboxed engine process. The package must never import Fyne, ui/
-// or app/.
+// chunks, HEIF boxes down to the HEVC and AV1 sequence headers), none of which
+// inflate or decompress image data. HEIC and AVIF have no Go header reader:
+// the box walk is theirs. Decoding belongs to the sandboxed engine process.
+// The package must never import Fyne, ui/ or app/.
 //
 // Every refusal is an *Error that names the file, reads well to a person, and
 // unwraps to one of the sentinel errors (ErrTooLarge, ErrCorrupt, ...), so
@@ -20,8 +21,8 @@
 //   - A file with no extension is accepted on its content alone; a file with
 //     any other extension must carry one of the extensions of its format.
 //   - Content wins over the name: a GIF named photo.jpg is refused as a GIF.
-//   - Data after the declared end of a PNG (IEND) or WebP (RIFF size) is
-//     refused: such polyglots (a PNG with a ZIP appended) have no legitimate
+//   - Data after the declared end of a PNG (IEND), WebP (RIFF size) or HEIF
+//     (its last box) is refused: such polyglots (a PNG with a ZIP appended) have no legitimate
 //     use. Data after a JPEG's EOI is accepted, because phones append real
 //     data there (motion-photo videos, depth maps); decoders ignore it and
 //     it never leaves the engine.

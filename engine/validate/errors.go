@@ -12,7 +12,7 @@ import (
 var (
 	// ErrTooLarge means the file is bigger than Limits.MaxBytes.
 	ErrTooLarge = errors.New("file too large")
-	// ErrUnsupportedFormat means the content is not PNG, JPEG, BMP, TIFF or WebP.
+	// ErrUnsupportedFormat means the content is not PNG, JPEG, BMP, TIFF, WebP, HEIC or AVIF.
 	ErrUnsupportedFormat = errors.New("unsupported format")
 	// ErrExtensionMismatch means the file name's extension disagrees with the content.
 	ErrExtensionMismatch = errors.New("extension does not match content")

@@ -24,7 +24,7 @@ func FuzzSniff(f *testing.F) {
 		format, err := Sniff(head)
 		if err == nil {
 			switch format {
-			case PNG, JPEG, BMP, TIFF, WebP:
+			case PNG, JPEG, BMP, TIFF, WebP, HEIF, AVIF:
 			default:
 				t.Fatalf("Sniff returned unknown format %q", format)
 			}

@@ -128,14 +128,14 @@ func checkTrailer(f Format, tail []byte) error {
 	if padding {
 		return nil
 	}
-	return refuse("", ErrUnsupportedFormat, "is a %s image with %s appended after its end; combined files are refused",
-		f.label(), describeAppended(tail))
+	return refuse("", ErrUnsupportedFormat, "is %s image with %s appended after its end; combined files are refused",
+		f.a(), describeAppended(tail))
 }
 
 // describeAppended names what was found after the end of an image.
 func describeAppended(tail []byte) string {
 	if f, err := Sniff(tail); err == nil {
-		return "a " + f.label() + " image"
+		return f.a() + " image"
 	}
 	if name, _ := recognise(tail[:min(len(tail), SniffLen)]); name != "" && name != "a text file" {
 		return name

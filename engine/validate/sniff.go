@@ -18,6 +18,11 @@ const (
 	BMP  Format = "bmp"
 	TIFF Format = "tiff"
 	WebP Format = "webp"
+	// HEIF is a HEIF file whose brands do not say AV1: HEIC (HEVC-coded) photos, as phones
+	// write them, and files with only the structural brands mif1/msf1.
+	HEIF Format = "heif"
+	// AVIF is a HEIF file with the avif or avis brand (AV1-coded).
+	AVIF Format = "avif"
 )
 
 // SniffLen is how many leading bytes Sniff looks at, at most; pass at least
@@ -25,7 +30,7 @@ const (
 const SniffLen = 512
 
 // supportedList is appended to every unsupported-format message.
-const supportedList = "(supported: PNG, JPEG, BMP, TIFF, WebP)"
+const supportedList = "(supported: PNG, JPEG, BMP, TIFF, WebP, HEIC, AVIF)"
 
 // label is how messages name the format: "a PNG image".
 func (f Format) label() string {
@@ -40,8 +45,20 @@ func (f Format) label() string {
 		return "TIFF"
 	case WebP:
 		return "WebP"
+	case HEIF:
+		return "HEIC"
+	case AVIF:
+		return "AVIF"
 	}
 	return strings.ToUpper(string(f))
+}
+
+// a is the label with its article: "a PNG", "an AVIF".
+func (f Format) a() string {
+	if f == AVIF {
+		return "an AVIF"
+	}
+	return "a " + f.label()
 }
 
 // extFormats maps every accepted extension (lower case) to its format.
@@ -56,6 +73,10 @@ var extFormats = map[string]Format{
 	".tif":  TIFF,
 	".tiff": TIFF,
 	".webp": WebP,
+	".heic": HEIF,
+	".heif": HEIF,
+	".hif":  HEIF, // Canon's and Fujifilm's name for their HEIF photos
+	".avif": AVIF,
 }
 
 // Extensions lists the accepted file extensions in lower case with the
@@ -79,13 +100,15 @@ func checkExtension(name string, format Format) error {
 	}
 	want, known := extFormats[strings.ToLower(ext)]
 	switch {
-	case known && want == format:
+	case known && want == format,
+		// AVIF is a profile of HEIF, and .heif its generic name.
+		known && want == HEIF && format == AVIF && strings.EqualFold(ext, ".heif"):
 		return nil
 	case known:
-		return refuse(name, ErrExtensionMismatch, "is a %s image but its name says %s", format.label(), want.label())
+		return refuse(name, ErrExtensionMismatch, "is %s image but its name says %s", format.a(), want.label())
 	}
-	return refuse(name, ErrExtensionMismatch, "is a %s image but its name ends in %s, not an image extension",
-		format.label(), displayExt(ext))
+	return refuse(name, ErrExtensionMismatch, "is %s image but its name ends in %s, not an image extension",
+		format.a(), displayExt(ext))
 }
 
 // displayExt shortens and sanitises an extension for messages.
@@ -170,6 +193,9 @@ func Sniff(head []byte) (Format, error) {
 	if f, ok := sniffRIFF(head); ok {
 		return f, nil
 	}
+	if f, ok := sniffFtyp(head); ok {
+		return f, nil
+	}
 	if isBMP(head) {
 		return BMP, nil
 	}
@@ -189,6 +215,51 @@ func Sniff(head []byte) (Format, error) {
 func sniffRIFF(head []byte) (Format, bool) {
 	if len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP" {
 		return WebP, true
+	}
+	return "", false
+}
+
+// heifBrands sorts the ftyp brands a HEIF file may carry (ISO/IEC 23008-12 and the AVIF
+// specification): a codec brand says how the images are coded, a structural brand only that
+// the file follows HEIF. Sequence brands (avis, hevc, hevx, msf1) mean an image sequence,
+// which a HEIF file carries alongside a still primary image or instead of one; the structure
+// check refuses a file without the still image.
+var heifBrands = map[string]Format{
+	"avif": AVIF, // AV1 still image
+	"avis": AVIF, // AV1 image sequence
+	"heic": HEIF, // HEVC Main or Main Still Picture image
+	"heix": HEIF, // HEVC image in a range-extensions profile (10-bit, 4:2:2, 4:4:4)
+	"hevc": HEIF, // HEVC image sequence
+	"hevx": HEIF, // HEVC image sequence, range-extensions profile
+	"heim": HEIF, // multi-layer (L-HEVC) image; its base layer is plain HEVC
+	"heis": HEIF, // scalable (SHVC) image; its base layer is plain HEVC
+}
+
+// structuralBrands name HEIF without naming a codec: a still image (mif1) or a sequence
+// (msf1).
+var structuralBrands = map[string]bool{"mif1": true, "msf1": true}
+
+// sniffFtyp recognises a HEIF file by its ftyp box: the major brand if it names a codec,
+// else the first compatible brand that does, else a structural brand alone (such a file is
+// read as HEIF). The brands are read only as far as head and the box go.
+func sniffFtyp(head []byte) (Format, bool) {
+	if len(head) < 12 || string(head[4:8]) != "ftyp" {
+		return "", false
+	}
+	end := min(uint64(be32(head)), uint64(len(head)))
+	if f, ok := heifBrands[string(head[8:12])]; ok {
+		return f, true
+	}
+	structural := structuralBrands[string(head[8:12])]
+	for p := uint64(16); p+4 <= end; p += 4 {
+		b := string(head[p : p+4])
+		if f, ok := heifBrands[b]; ok {
+			return f, true
+		}
+		structural = structural || structuralBrands[b]
+	}
+	if structural {
+		return HEIF, true
 	}
 	return "", false
 }
@@ -221,6 +292,9 @@ func truncatedMagic(head []byte) bool {
 			return true
 		}
 	}
+	if len(head) >= 8 && len(head) < 12 && string(head[4:8]) == "ftyp" {
+		return true // a HEIF file cut inside its ftyp box
+	}
 	return len(head) < 18 && bytes.HasPrefix(head, []byte("BM"))
 }
 
@@ -233,12 +307,6 @@ func recognise(head []byte) (name string, isImage bool) {
 		}
 	}
 	if len(head) >= 12 && string(head[4:8]) == "ftyp" {
-		switch string(head[8:12]) {
-		case "heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1":
-			return "a HEIC photo", true
-		case "avif", "avis":
-			return "an AVIF image", true
-		}
 		return "a video", false
 	}
 	if len(head) >= 12 && string(head[:4]) == "RIFF" {

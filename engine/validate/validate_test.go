@@ -180,7 +180,14 @@ func TestSniff(t *testing.T) {
 		{"RIFF\x10\x00\x00\x00WAVEfmt ", "", ErrUnsupportedFormat},
 		{"II+\x00", "", ErrUnsupportedFormat},
 		{"\xef\xbb\xbf  <svg xmlns='http://www.w3.org/2000/svg'/>", "", ErrUnsupportedFormat},
-		{"\x00\x00\x00\x1cftypavif", "", ErrUnsupportedFormat},
+		{"\x00\x00\x00\x1cftypavif", AVIF, nil},
+		{"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", HEIF, nil},
+		{"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1miafavif", AVIF, nil},
+		{"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1miaf", HEIF, nil},
+		{"\x00\x00\x00\x18ftypmsf1\x00\x00\x00\x00msf1hevc", HEIF, nil},
+		{"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42", "", ErrUnsupportedFormat},
+		{"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom", "", ErrUnsupportedFormat},
+		{"\x00\x00\x00\x18ftyp", "", ErrCorrupt},
 	} {
 		got, err := Sniff([]byte(c.head))
 		if got != c.want || !errors.Is(err, c.err) || (err == nil) != (c.err == nil) {
@@ -191,7 +198,7 @@ func TestSniff(t *testing.T) {
 
 func TestExtensions(t *testing.T) {
 	exts := Extensions()
-	if len(exts) != 10 || exts[0] != ".bmp" {
+	if len(exts) != 14 || exts[0] != ".avif" {
 		t.Errorf("Extensions() = %v", exts)
 	}
 }
