@@ -37,7 +37,7 @@ DEPS_STAMP := $(CACHE)/deb-deps-$(shell echo $(DEB_PKGS) | sha256sum | cut -c1-1
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all deps ort models build run test check bench bench-peer soak fuzz eval eval-seg clean
+.PHONY: all deps ort models build run test check bench bench-peer bench-workers soak fuzz eval eval-seg clean
 all: build
 
 deps: $(DEPS_STAMP)
@@ -105,6 +105,12 @@ $(PEER_STAMP): scripts/peer/package.json
 	touch $@
 bench-peer: build ort models $(PEER_STAMP)
 	$(GO) run ./scripts/benchpeer -bin $(BIN) $(ARGS)
+
+# A hot folder served by workers on this machine, outside `make test`: the batch through a plain
+# `cutout watch`, then through a --workers-only hub with 1, 2 and 4 `cutout worker` processes
+# sharing the cores; throughput as ratios to the plain watch, and the hub's CPU time per image.
+bench-workers: build ort models
+	$(GO) run ./scripts/benchworkers -bin $(BIN) $(ARGS)
 
 # A long batch outside `make test`: 1,000 mixed files, 5 % hostile, the engine killed from
 # outside every 50 images; every good file must come out exactly once (counts printed).

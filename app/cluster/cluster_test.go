@@ -232,9 +232,14 @@ func TestPoisonGivenUp(t *testing.T) {
 	if a.Status != Failed || !strings.Contains(a.Error, "handed to a worker 2 times") {
 		t.Fatalf("answer %+v", a)
 	}
-	info, err := co.jobs.Info(context.Background())
-	if err != nil || info.State.Msgs != 0 {
-		t.Fatalf("the given-up job is still queued: %+v, %v", info.State, err)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, err := co.jobs.Info(context.Background())
+		if err == nil && info.State.Msgs == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the given-up job is still queued: %+v, %v", info.State, err)
+		}
 	}
 }
 

@@ -276,8 +276,11 @@ func (c *Coordinator) answer(ctx context.Context, key string) (*Answer, error) {
 		case errors.Is(err, jetstream.ErrObjectNotFound):
 			c.drop(key)
 			a.Status, a.Error, a.Data = Retry, "the worker's result was no longer in the store", nil
-		case err != nil:
+		case errors.Is(err, ErrUnavailable):
 			return nil, err // replaced meanwhile (a second worker's copy), or the server went away: look again
+		case err != nil:
+			c.drop(key)
+			a.Status, a.Error, a.Data = Retry, "the worker's result could not be used: "+err.Error(), nil
 		}
 	}
 	return a, nil
@@ -294,13 +297,16 @@ func (c *Coordinator) get(ctx context.Context, store jetstream.ObjectStore, name
 // store checks as it is read.
 func getObject(ctx context.Context, store jetstream.ObjectStore, name string, max int64) ([]byte, error) {
 	r, err := store.Get(ctx, name)
-	if err != nil {
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, err
+	}
+	if err != nil {
+		return nil, unavailablef("the store did not give %s: %s", quote.Name(name), quote.Text(errorText(err)))
 	}
 	defer r.Close()
 	info, err := r.Info()
 	if err != nil {
-		return nil, err
+		return nil, unavailablef("the store did not give %s: %s", quote.Name(name), quote.Text(errorText(err)))
 	}
 	if int64(info.Size) > max {
 		return nil, fmt.Errorf("the object %s is %d bytes, over %d", quote.Name(name), info.Size, max)
