@@ -19,11 +19,11 @@ import (
 // TestCheckResultAgreesWithFrame: for every framing, the size the hub expects of a worker's
 // result is the size Frame.apply makes; a result of another size or format is refused.
 func TestCheckResultAgreesWithFrame(t *testing.T) {
-	subject := image.Rect(300, 200, 700, 900)
-	img := subjectImage(1600, 1200, subject, image.Pt(1500, 50))
-	in := validate.Info{Width: 1600, Height: 1200}
+	subject := image.Rect(75, 50, 175, 225)
+	img := subjectImage(400, 300, subject, image.Pt(375, 12))
+	in := validate.Info{Width: 400, Height: 300}
 	for _, f := range []Frame{{}, {MarginPx: 40}, {MarginPct: 10}, {Crop: true}, {Crop: true, MarginPct: 10},
-		{Crop: true, MarginPx: 7}, {Canvas: image.Pt(1000, 800)}, {Crop: true, MarginPct: 5, Canvas: image.Pt(300, 300)}} {
+		{Crop: true, MarginPx: 7}, {Canvas: image.Pt(250, 200)}, {Crop: true, MarginPct: 5, Canvas: image.Pt(120, 120)}} {
 		out := f.apply(img, alphaOfNRGBA(img), color.NRGBA{})
 		var b bytes.Buffer
 		png.Encode(&b, out)
@@ -40,7 +40,7 @@ func TestCheckResultAgreesWithFrame(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 1200, 1600)))
+	png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 300, 400)))
 	if err := checkResult(b.Bytes(), clusterSettings{Format: "png"}, in); err != nil {
 		t.Errorf("a result turned upright (EXIF) refused: %v", err)
 	}
@@ -48,7 +48,7 @@ func TestCheckResultAgreesWithFrame(t *testing.T) {
 		t.Errorf("a PNG for a WebP: %v", err)
 	}
 	b.Reset()
-	jpeg.Encode(&b, image.NewRGBA(image.Rect(0, 0, 1600, 1200)), nil)
+	jpeg.Encode(&b, image.NewRGBA(image.Rect(0, 0, 400, 300)), nil)
 	if err := checkResult(b.Bytes(), clusterSettings{Format: "jpeg"}, in); err != nil {
 		t.Errorf("a true JPEG refused: %v", err)
 	}

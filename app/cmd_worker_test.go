@@ -3,11 +3,12 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image"
-	"image/draw"
-	"image/jpeg"
-	"image/png"
+	_ "image/jpeg"
+	_ "image/png"
 	"io"
 	"net"
 	"os"
@@ -287,26 +288,32 @@ func TestWorkerWrongToken(t *testing.T) {
 	}
 }
 
-// variant is a sample with the pixel at (0, 0) set to n: the same photo, another content.
+// variant is a sample made another content without touching its pixels: a PNG gets a text
+// chunk after its header, a JPEG a comment after its start marker, both holding n.
 func variant(t *testing.T, name string, n int) ([]byte, image.Point) {
 	t.Helper()
-	img, _, err := image.Decode(bytes.NewReader(sample(t, name)))
+	data := sample(t, name)
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := image.NewNRGBA(img.Bounds())
-	draw.Draw(m, m.Rect, img, img.Bounds().Min, draw.Src)
-	m.Pix[0], m.Pix[1], m.Pix[2] = uint8(n), uint8(n*7), uint8(n*13)
+	text := []byte(fmt.Sprintf("variant %d", n))
 	var b bytes.Buffer
 	if strings.HasSuffix(name, ".jpg") {
-		err = jpeg.Encode(&b, m, &jpeg.Options{Quality: 90})
+		b.Write(data[:2]) // SOI
+		b.Write([]byte{0xff, 0xfe, 0, byte(len(text) + 2)})
+		b.Write(text)
+		b.Write(data[2:])
 	} else {
-		err = png.Encode(&b, m)
+		const ihdrEnd = 8 + 8 + 13 + 4 // signature, IHDR's length and type, its data, its CRC
+		b.Write(data[:ihdrEnd])
+		chunk := append([]byte("tEXt"), append([]byte("Comment\x00"), text...)...)
+		binary.Write(&b, binary.BigEndian, uint32(len(chunk)-4))
+		b.Write(chunk)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
+		b.Write(data[ihdrEnd:])
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes(), m.Rect.Size()
+	return b.Bytes(), image.Pt(cfg.Width, cfg.Height)
 }
 
 // prefixed writes each line to w with a name before it.

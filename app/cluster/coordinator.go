@@ -368,7 +368,7 @@ func (c *Coordinator) putOnce(ctx context.Context, name string, data []byte) err
 		return unavailablef("the store on %s did not answer: %s", quote.Name(c.conn.url), quote.Text(errorText(err)))
 	}
 	if _, err := c.inputs.PutBytes(ctx, name, data); err != nil {
-		return unavailablef("putting %s into the store failed: %s", quote.Name(name), quote.Text(errorText(err)))
+		return unavailablef("the queue's store did not take the input: %s", quote.Text(errorText(err)))
 	}
 	return nil
 }
