@@ -45,7 +45,6 @@ static struct {
 	int (*height)(const void*, int);
 	const uint8_t* (*plane)(const void*, int, int*);
 	void (*image_release)(const void*);
-	const char* (*version)(void);
 } heif;
 
 // cutout_heif_load opens libheif and initialises it (its plugins, in versions that have
@@ -80,7 +79,6 @@ static int cutout_heif_load(char* err, int n, int arenas) {
 	SYM(height, "heif_image_get_height")
 	SYM(plane, "heif_image_get_plane_readonly")
 	SYM(image_release, "heif_image_release")
-	SYM(version, "heif_get_version")
 #undef SYM
 	struct cutout_heif_error e = heif.init(NULL);
 	if (e.code) {
@@ -135,7 +133,6 @@ static int cutout_heif_decode(const void* data, size_t n, int threads, cutout_he
 }
 
 static void cutout_heif_release(void* image) { heif.image_release(image); }
-static const char* cutout_heif_version(void) { return heif.version(); }
 */
 import "C"
 
@@ -167,14 +164,6 @@ func LoadHEIF() error {
 		}
 	})
 	return heifErr
-}
-
-// HEIFVersion is the loaded libheif's version, "" when it is not loaded.
-func HEIFVersion() string {
-	if LoadHEIF() != nil {
-		return ""
-	}
-	return C.GoString(C.cutout_heif_version())
 }
 
 // decodeHEIF decodes a validated HEIC or AVIF file with libheif into NRGBA, upright.

@@ -12,7 +12,4 @@ var errNoHEIF = errors.New("this build of Cutout reads HEIC and AVIF only on Lin
 // LoadHEIF reports that this build has no HEIC and AVIF decoder.
 func LoadHEIF() error { return errNoHEIF }
 
-// HEIFVersion is "": there is no libheif in this build.
-func HEIFVersion() string { return "" }
-
 func decodeHEIF([]byte) (image.Image, error) { return nil, errNoHEIF }
