@@ -44,14 +44,16 @@ func TestWindowExportEqualsRemove(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{"rocket.jpg", "coffee.png"} {
+		// One `cutout remove` of both photos per set of options (an engine start each).
+		cliOut := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		names := []string{"rocket.jpg", "coffee.png"}
+		args := append([]string{"remove", filepath.Join(samples, names[0]), filepath.Join(samples, names[1]), "-o", cliOut, "--model", "isnet-general-q8"}, flags...)
+		if code := Main(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr.String())
+		}
+		for _, name := range names {
 			src := filepath.Join(samples, name)
-			cliOut := t.TempDir()
-			var stdout, stderr bytes.Buffer
-			args := append([]string{"remove", src, "-o", cliOut, "--model", "isnet-general-q8"}, flags...)
-			if code := Main(args, &stdout, &stderr); code != 0 {
-				t.Fatalf("%v: exit %d\n%s", args, code, stderr.String())
-			}
 			c, err := b.Cut(t.Context(), src, nil)
 			if err != nil {
 				t.Fatal(err)
