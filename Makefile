@@ -81,7 +81,7 @@ test: deps ort models build
 	@# The sandbox from outside: gdb attached to a live engine (needs root to attach).
 	@if [ "$$(id -u)" = 0 ]; then scripts/escape-gdb.sh $(BIN) && scripts/escape-gdb.sh --user nobody $(BIN); \
 	else echo "escape-gdb: skipped (needs root)"; fi
-	CUTOUT_REQUIRE_ENGINE=1 $(GO) test -race -timeout 20m ./...
+	CUTOUT_REQUIRE_ENGINE=1 $(GO) test -race -timeout 30m ./...
 
 # vet, gofmt, staticcheck, go mod tidy -diff, the import rules (TestImportRules) and
 # go test -race: everything make test runs, plus staticcheck and the module's tidiness.
