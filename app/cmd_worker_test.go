@@ -237,7 +237,8 @@ func TestWorkersAcrossFailures(t *testing.T) {
 }
 
 // TestHubServesAndWorksLocally: `cutout watch --serve` with no worker but itself makes its
-// token (mode 0600), says how workers join, and cuts out with its own engine; --once exits 0.
+// token (mode 0600), says how workers join, and cuts out with its own engine, the background
+// image coming through the store; --once exits 0.
 func TestHubServesAndWorksLocally(t *testing.T) {
 	testenv.NeedEngine(t)
 	base := t.TempDir()
@@ -249,7 +250,9 @@ func TestHubServesAndWorksLocally(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	var log syncBuffer
-	c, code := parseWatch([]string{in, out, "--serve", addr, "--once", "--settle", "100ms", "--model", "isnet-general-q8", "--format", "png"}, &log)
+	bg := filepath.Join(base, "bg.png")
+	copySample(t, "chelsea.png", bg) // travels to the worker through the store, decoded there
+	c, code := parseWatch([]string{in, out, "--serve", addr, "--once", "--settle", "100ms", "--model", "isnet-general-q8", "--bg-image", bg}, &log)
 	if c == nil {
 		t.Fatalf("usage error %d", code)
 	}
@@ -265,8 +268,9 @@ func TestHubServesAndWorksLocally(t *testing.T) {
 		t.Errorf("no word on how workers join")
 	}
 	for _, name := range []string{"coffee.png", "rocket.png"} {
-		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
-			t.Errorf("%s: %v", name, err)
+		img := decodePNG(t, filepath.Join(out, name))
+		if _, _, _, a := img.At(0, 0).RGBA(); a != 0xffff {
+			t.Errorf("%s: the corner is not the background image's (alpha %d)", name, a)
 		}
 	}
 }

@@ -397,3 +397,23 @@ func freeAddr(t *testing.T) string {
 	defer l.Close()
 	return fmt.Sprint(l.Addr())
 }
+
+// TestMalformedAnswer: an answer that is not well-formed is thrown away and taken for "try
+// again", never for the file's result.
+func TestMalformedAnswer(t *testing.T) {
+	s := serve(t, t.TempDir(), "127.0.0.1:0")
+	c := connect(t, s.URL())
+	co := coordinator(t, c, Config{})
+	data := []byte("forged")
+	j := job("forged.png", data)
+	body := fmt.Sprintf(`{"version":1,"key":%q,"status":"ok","worker":"x","size":3,"extra":true}`, j.Key)
+	if _, err := c.js.Publish(context.Background(), resultsPrefix+j.Key, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if a := submit(t, co, j, data); a.Status != Retry || !strings.Contains(a.Error, "could not be read") {
+		t.Fatalf("answer %+v", a)
+	}
+	if _, err := co.results.GetLastMsgForSubject(context.Background(), resultsPrefix+j.Key); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		t.Errorf("the malformed answer is still there: %v", err)
+	}
+}

@@ -256,7 +256,7 @@ func (c *Coordinator) answer(ctx context.Context, key string) (*Answer, error) {
 		return nil, unavailablef("the queue server at %s did not answer: %s", quote.Name(c.conn.url), quote.Text(errorText(err)))
 	}
 	var r Result
-	if err := decodeStrict(m.Data, &r); err == nil {
+	if err = decodeStrict(m.Data, &r); err == nil {
 		err = r.check(key)
 	}
 	if err != nil {
