@@ -165,6 +165,7 @@ func afterLockdown(t *testing.T, log string) (calls, refused map[string]int) {
 	defer f.Close()
 	calls, refused = map[string]int{}, map[string]int{}
 	engine, locked := map[string]bool{}, false
+	unfinished := map[string]string{} // a thread's call whose result strace writes later
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -191,11 +192,21 @@ func afterLockdown(t *testing.T, log string) (calls, refused map[string]int) {
 		if c := straceClone.FindStringSubmatch(line); c != nil {
 			engine[c[2]] = true // a thread started after the lockdown
 		}
+		whole := line
 		if !resumed {
 			calls[name]++
+			if strings.HasSuffix(line, "<unfinished ...>") {
+				unfinished[pid] = line // its result comes on a later line
+			}
+		} else {
+			whole = unfinished[pid] + line
+			delete(unfinished, pid)
 		}
-		if straceRefused.MatchString(line+" ") && !(name == "clone3" && strings.Contains(line, "ENOSYS")) {
+		if straceRefused.MatchString(line+" ") && !(name == "clone3" && strings.Contains(line, "ENOSYS")) && !natsSampler(name, whole) {
 			refused[name]++
+			if refused[name] <= 3 {
+				t.Logf("refused: %s", line)
+			}
 		}
 	}
 	if !locked {
@@ -203,4 +214,15 @@ func afterLockdown(t *testing.T, log string) (calls, refused map[string]int) {
 		t.Fatalf("no lockdown in %s (%d bytes):\n%.3000s", log, len(data), data)
 	}
 	return calls, refused
+}
+
+// procStat matches an open of a process's /proc/PID/stat.
+var procStat = regexp.MustCompile(`openat\([^,]*, "/proc/\d+/stat"`)
+
+// natsSampler reports whether a refused call is the embedded NATS server's CPU sampler: its
+// package starts, at program start, a timer that reads /proc/PID/stat every second, in every
+// process of the binary, the engine too. In the locked-down engine that open is refused (and
+// the sampler just has no figure); it is the one refusal expected.
+func natsSampler(name, line string) bool {
+	return name == "openat" && procStat.MatchString(line)
 }
