@@ -65,7 +65,7 @@ func BenchmarkEstimateForeground(b *testing.B) {
 	for _, sz := range []struct {
 		name string
 		w, h int
-	}{{"1MP", 1155, 866}, {"12MP", 4000, 3000}} {
+	}{{"1280px", 1280, 960}, {"1MP", 1155, 866}, {"12MP", 4000, 3000}} {
 		img, m := photoLike(sz.w, sz.h)
 		b.Run(sz.name, func(b *testing.B) {
 			for b.Loop() {

@@ -92,6 +92,12 @@ type Options struct {
 	// old background. DefaultOptionsFor turns it on exactly when Refine is RefineClosedForm, the
 	// mode that produces wide soft edges; DefaultOptions (RefineNone) leaves it off.
 	EstimateForeground bool
+	// EdgeColourStrength blends the colours of the edge between the image's own (0) and the
+	// estimated foreground (1, the default); it matters only with EstimateForeground. Values
+	// in between keep some of the old background's tint, for photos where the estimate
+	// overshoots (a matte far too thin on hair makes the estimate exaggerate the difference
+	// from the background).
+	EdgeColourStrength float64
 	// PostProcess applies rembg's post_process_mask to the model's mask before anything else:
 	// a morphological opening, a Gaussian blur and a threshold, leaving a binary mask.
 	PostProcess bool
@@ -116,7 +122,13 @@ type Options struct {
 // a refinement (guided or closed-form) or a foreground estimate the output shows. When it is
 // false the matte depends on the mask alone (see FinishedRows).
 func (o Options) NeedsImage() bool {
-	return o.Refine != RefineNone || (o.EstimateForeground && o.Background != BackgroundMask)
+	return o.Refine != RefineNone || o.estimates()
+}
+
+// estimates reports whether finishing estimates the foreground colours: asked for, shown and
+// not blended away entirely.
+func (o Options) estimates() bool {
+	return o.EstimateForeground && o.Background != BackgroundMask && o.EdgeColourStrength > 0
 }
 
 // Scaled adapts o, whose distances are in pixels of the photo, to a copy of the photo scale
@@ -162,6 +174,7 @@ func DefaultOptionsFor(r Refine) Options {
 		BaseSize:           1000,
 		Refine:             r,
 		EstimateForeground: r == RefineClosedForm,
+		EdgeColourStrength: 1,
 		GuidedEps:          1e-4,
 		Background:         BackgroundTransparent,
 		Color:              color.NRGBA{R: 255, G: 255, B: 255, A: 255},
@@ -207,6 +220,9 @@ func (o Options) Validate() error {
 	}
 	if math.IsNaN(o.GuidedEps) || o.GuidedEps < 0 || o.GuidedEps > 1 {
 		errs = append(errs, fmt.Errorf("guided filter epsilon %v is outside 0..1", o.GuidedEps))
+	}
+	if math.IsNaN(o.EdgeColourStrength) || o.EdgeColourStrength < 0 || o.EdgeColourStrength > 1 {
+		errs = append(errs, fmt.Errorf("edge colour strength %v is outside 0..1", o.EdgeColourStrength))
 	}
 	if o.Background < BackgroundTransparent || o.Background > BackgroundMask {
 		errs = append(errs, fmt.Errorf("unknown background %d", int(o.Background)))

@@ -50,7 +50,7 @@ func TestDefaults(t *testing.T) {
 	o := DefaultOptions()
 	if o.FGThreshold != 240 || o.BGThreshold != 10 || o.Erode != 10 || o.BaseSize != 1000 ||
 		o.Refine != RefineNone || o.EstimateForeground || o.Feather != 0 || o.Shift != 0 ||
-		o.Background != BackgroundTransparent {
+		o.Background != BackgroundTransparent || o.EdgeColourStrength != 1 {
 		t.Errorf("DefaultOptions() = %+v", o)
 	}
 	if !DefaultOptionsFor(RefineClosedForm).EstimateForeground || DefaultOptionsFor(RefineGuided).EstimateForeground {
@@ -78,6 +78,11 @@ func TestValidate(t *testing.T) {
 		{"shift", func(o *Options) { o.Shift = -5000 }, "shift"},
 		{"radius", func(o *Options) { o.GuidedRadius = -1 }, "radius"},
 		{"eps", func(o *Options) { o.GuidedEps = 2 }, "epsilon"},
+		{"edge colours off", func(o *Options) { o.EdgeColourStrength = 0 }, ""},
+		{"edge colours half", func(o *Options) { o.EdgeColourStrength = 0.5 }, ""},
+		{"edge colours high", func(o *Options) { o.EdgeColourStrength = 1.5 }, "edge colour strength"},
+		{"edge colours negative", func(o *Options) { o.EdgeColourStrength = -0.1 }, "edge colour strength"},
+		{"edge colours NaN", func(o *Options) { o.EdgeColourStrength = math.NaN() }, "edge colour strength"},
 		{"background", func(o *Options) { o.Background = -1 }, "background"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +105,7 @@ func TestValidate(t *testing.T) {
 func TestScaledCoversEveryField(t *testing.T) {
 	distances := map[string]bool{"Erode": true, "Shift": true, "Feather": true, "GuidedRadius": true, "BaseSize": true}
 	free := map[string]bool{"FGThreshold": true, "BGThreshold": true, "Refine": true, "EstimateForeground": true,
-		"PostProcess": true, "GuidedEps": true, "Background": true, "Color": true}
+		"EdgeColourStrength": true, "PostProcess": true, "GuidedEps": true, "Background": true, "Color": true}
 	base := DefaultOptionsFor(RefineGuided)
 	base.Shift, base.Feather, base.GuidedRadius, base.BaseSize, base.Erode = 40, 20, 30, 4000, 20
 	scaled := base.Scaled(0.25)

@@ -8,10 +8,11 @@ import (
 // Session finishes one image again and again as its options change, as an editor's preview
 // does, keeping what each step made: the refined matte (post-processing, refinement and the
 // hints: the costly part, seconds for closed-form matting on a large copy), then the matte
-// after the edge adjustments, then the estimated foreground. A change of background or
-// colour only composites again; of shift or feather, redoes the edges, the foreground and the
-// composite; of anything else, everything. The result is exactly Finish's. A Session is
-// used from one goroutine at a time.
+// after the edge adjustments, and the foreground estimated from the refined matte (as Finish
+// does: see alphaAndForeground). A change of background, colour or edge colour strength only
+// composites again (blending the kept estimate); of shift or feather, redoes the edges and the
+// composite; of anything else, everything. The result is exactly Finish's. A Session is used
+// from one goroutine at a time.
 type Session struct {
 	img  *image.NRGBA
 	mask *image.Gray
@@ -41,7 +42,7 @@ func (s *Session) Finish(hints *Hints, hintsVersion uint64, o Options) (*image.N
 	rk := sessionKey{opts: o, hints: hintsVersion, valid: true}
 	rk.opts.Shift, rk.opts.Feather = 0, 0
 	rk.opts.Background, rk.opts.Color = 0, color.NRGBA{}
-	rk.opts.EstimateForeground = false
+	rk.opts.EstimateForeground, rk.opts.EdgeColourStrength = false, 0
 	ek := rk
 	ek.opts.Shift, ek.opts.Feather = o.Shift, o.Feather
 	if s.refinedKey != rk {
@@ -60,14 +61,17 @@ func (s *Session) Finish(hints *Hints, hintsVersion uint64, o Options) (*image.N
 		if o.Shift != 0 || o.Feather > 0 {
 			a = edges(cloneGray(a, a.Rect), o)
 		}
-		s.alpha, s.edgedKey, s.fg = a, ek, nil
+		s.alpha, s.edgedKey = a, ek
 	}
 	fg := s.img
-	if o.EstimateForeground && o.Background != BackgroundMask {
+	if o.estimates() {
 		if s.fg == nil {
-			s.fg = EstimateForeground(s.img, s.alpha)
+			s.fg = EstimateForeground(s.img, s.refined)
 		}
 		fg = s.fg
+		if o.EdgeColourStrength < 1 {
+			fg = BlendForeground(s.img, s.fg, o.EdgeColourStrength)
+		}
 	}
 	return Composite(fg, s.alpha, o), s.alpha, nil
 }

@@ -8,9 +8,17 @@
 // --mask`). For every image and mode it prints SAD (thousands, alpha in [0,1]), MSE, SAD over the
 // ground truth's unknown band (0 < alpha < 1) and the time, then the mean of each mode. With -fg
 // (the ground-truth foreground: one file for all images, or a folder of NAME.png) it also prints
-// the colour error of the cut-out over green against the true composite over green, in the band,
-// which is what foreground estimation improves. -write saves each cut-out over red and over green.
-// It exits non-zero on bad input.
+// the colour error of the cut-out over green against the true composite over green, in the band:
+// of the mode's matte with the image's own colours, with the estimated foreground
+// (matte.EstimateForeground) and their ratio, which is what estimation improves. A second table
+// isolates the estimation: the ground-truth alpha is the matte. -write saves each cut-out over
+// red and over green.
+//
+// With -am (the alphamatting.com training set, as in shared/eval/alphamatting27; by default
+// the alphamatting27 folder beside -fg's lemur folder, when there is one) it also scores GT04's
+// green-haired troll: the share of its semi-transparent pixels whose estimated colour turns red
+// (red > green + 20 where the image's is not), with the ground-truth alpha and with closed-form
+// alphas from the two trimaps. It exits non-zero on bad input.
 package main
 
 import (
@@ -49,9 +57,10 @@ var modes = []mode{
 
 // metrics of one image under one mode.
 type metrics struct {
-	sad, mse, sadBand, colour float64
-	hasColour                 bool
-	elapsed                   time.Duration
+	sad, mse, sadBand float64
+	colour, estimated float64 // colour error with the image's colours, with the estimate
+	hasColour         bool
+	elapsed           time.Duration
 }
 
 var green = color.NRGBA{G: 255, A: 255}
@@ -61,11 +70,23 @@ func main() {
 	masks := flag.String("masks", "", "folder with the model's raw masks NAME.png")
 	fgPath := flag.String("fg", "", "optional ground-truth foreground: one PNG for all images, or a folder of NAME.png")
 	write := flag.String("write", "", "optional folder for composites over red and green")
+	am := flag.String("am", "", "optional alphamatting.com training set (images/, masks/, trimaps1/, trimaps2/); default: alphamatting27 beside -fg's folder")
 	only := flag.String("modes", "", "comma-separated subset of modes (default all: "+modeNames()+")")
 	flag.Parse()
 	if err := run(os.Stdout, *set, *masks, *fgPath, *write, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		os.Exit(1)
+	}
+	if *am == "" && *fgPath != "" {
+		if d := filepath.Join(filepath.Dir(filepath.Dir(*fgPath)), "alphamatting27"); isDir(d) {
+			*am = d
+		}
+	}
+	if *am != "" {
+		if err := troll(os.Stdout, *am); err != nil {
+			fmt.Fprintln(os.Stderr, "eval:", err)
+			os.Exit(1)
+		}
 	}
 }
 
@@ -96,13 +117,20 @@ func run(w io.Writer, set, masks, fgPath, write, only string) error {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "image\tmode\tSAD(k)\tMSE\tSAD band(k)\tcolour err\tms\t")
+	fmt.Fprintln(tw, "image\tmode\tSAD(k)\tMSE\tSAD band(k)\tcolour err\testimated\tratio\tms\t")
 	sum := make(map[string]*metrics)
+	var isolated []isolatedRow
 	for _, path := range names {
 		name := filepath.Base(path)
 		in, err := load(set, masks, fgPath, name)
 		if err != nil {
 			return err
+		}
+		if in.truth != nil {
+			start := time.Now()
+			est := matte.EstimateForeground(in.img, in.gt)
+			isolated = append(isolated, isolatedRow{strings.TrimSuffix(name, ".png"),
+				colourError(in, in.img, in.gt), colourError(in, est, in.gt), time.Since(start)})
 		}
 		for _, m := range selected {
 			r, out, err := evaluate(in, m)
@@ -123,13 +151,56 @@ func run(w io.Writer, set, masks, fgPath, write, only string) error {
 			}
 		}
 	}
-	fmt.Fprintln(tw, "\t\t\t\t\t\t\t")
+	fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t")
 	for _, m := range selected {
 		s := sum[m.name]
 		s.scale(1 / float64(len(names)))
 		fmt.Fprintf(tw, "mean\t%s\t%s\t\n", m.name, s.row())
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(isolated) == 0 {
+		return nil
+	}
+	// The estimation alone: with the true alpha as the matte, what is left of the colour error
+	// is the colours'.
+	fmt.Fprintln(w, "\nforeground estimation with the ground-truth alpha as the matte (colour error over green, band):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "image\timage's colours\testimated\tratio\tms\t")
+	for _, r := range isolated {
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.3f\t%d\t\n", r.name, r.plain, r.est, r.est/r.plain, r.elapsed.Milliseconds())
+	}
 	return tw.Flush()
+}
+
+// isolatedRow is the colour error of one image with the true alpha as the matte.
+type isolatedRow struct {
+	name       string
+	plain, est float64
+	elapsed    time.Duration
+}
+
+// colourError is the mean absolute difference, per channel in 0..255, between fg under the
+// matte a over green and the true composite, over the ground truth's unknown band.
+func colourError(in *input, fg *image.NRGBA, a *image.Gray) float64 {
+	over := matte.Composite(fg, a, matte.Options{Background: matte.BackgroundColor, Color: green})
+	var sum float64
+	n := 0
+	for i, t := range in.gt.Pix {
+		if t > 0 && t < 255 {
+			for c := range 3 {
+				sum += math.Abs(float64(over.Pix[4*i+c]) - float64(in.truth.Pix[4*i+c]))
+			}
+			n += 3
+		}
+	}
+	return sum / float64(max(1, n))
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func selectModes(only string) ([]mode, error) {
@@ -227,12 +298,13 @@ func evaluate(in *input, m mode) (metrics, *image.NRGBA, error) {
 		return metrics{}, nil, err
 	}
 	fg := in.img
+	var est *image.NRGBA
 	if o.EstimateForeground {
-		fg = matte.EstimateForeground(in.img, a)
+		est = matte.EstimateForeground(in.img, a)
+		fg = est
 	}
 	r := metrics{elapsed: time.Since(start)}
 	n := float64(len(a.Pix))
-	var colour, band float64
 	for i, v := range a.Pix {
 		t := in.gt.Pix[i]
 		d := math.Abs(float64(v)-float64(t)) / 255
@@ -240,30 +312,24 @@ func evaluate(in *input, m mode) (metrics, *image.NRGBA, error) {
 		r.mse += d * d / n
 		if t > 0 && t < 255 {
 			r.sadBand += d
-			band++
 		}
 	}
 	r.sad /= 1000
 	r.sadBand /= 1000
 	cut := matte.Composite(fg, a, matte.Options{Background: matte.BackgroundTransparent})
 	if in.truth != nil {
-		over := matte.Composite(fg, a, matte.Options{Background: matte.BackgroundColor, Color: green})
-		for i, t := range in.gt.Pix {
-			if t > 0 && t < 255 {
-				for c := range 3 {
-					colour += math.Abs(float64(over.Pix[4*i+c]) - float64(in.truth.Pix[4*i+c]))
-				}
-			}
+		if est == nil {
+			est = matte.EstimateForeground(in.img, a)
 		}
-		r.colour, r.hasColour = colour/max(1, 3*band), true
+		r.colour, r.estimated, r.hasColour = colourError(in, in.img, a), colourError(in, est, a), true
 	}
 	return r, cut, nil
 }
 
 func (r metrics) row() string {
-	c := "-"
+	c := "-\t-\t-"
 	if r.hasColour {
-		c = fmt.Sprintf("%.2f", r.colour)
+		c = fmt.Sprintf("%.2f\t%.2f\t%.3f", r.colour, r.estimated, r.estimated/r.colour)
 	}
 	return fmt.Sprintf("%.2f\t%.5f\t%.2f\t%s\t%d", r.sad, r.mse, r.sadBand, c, r.elapsed.Milliseconds())
 }
@@ -273,6 +339,7 @@ func (s *metrics) add(r metrics) {
 	s.mse += r.mse
 	s.sadBand += r.sadBand
 	s.colour += r.colour
+	s.estimated += r.estimated
 	s.hasColour = s.hasColour && r.hasColour
 	s.elapsed += r.elapsed
 }
@@ -282,6 +349,7 @@ func (s *metrics) scale(k float64) {
 	s.mse *= k
 	s.sadBand *= k
 	s.colour *= k
+	s.estimated *= k
 	s.elapsed = time.Duration(float64(s.elapsed) * k)
 }
 
