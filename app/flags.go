@@ -95,6 +95,7 @@ func matteFlags(fs *flag.FlagSet) func() (matte.Options, error) {
 	feather := fs.Float64("feather", 0, "soften the edge by this many px")
 	shift := fs.Int("shift", 0, "grow (+) or shrink (-) the edge by this many px")
 	noFG := fs.Bool("no-fg-estimation", false, "keep original colours at soft edges (closed-form refinement estimates the foreground colour by default)")
+	strength := fs.Float64("edge-colour-strength", 100, "how much of the estimated edge colours to use, 0-100 %")
 	return func() (matte.Options, error) {
 		r, err := matte.ParseRefine(*refine)
 		if err != nil {
@@ -109,6 +110,7 @@ func matteFlags(fs *flag.FlagSet) func() (matte.Options, error) {
 		if *noFG {
 			o.EstimateForeground = false
 		}
+		o.EdgeColourStrength = *strength / 100
 		switch {
 		case *mask && *bg != "":
 			return o, fmt.Errorf("--mask and --bgcolor cannot be used together")

@@ -39,6 +39,7 @@ type mattePanel struct {
 	shift    *numberField
 	post     *widget.Check
 	colours  *widget.Check
+	strength *numberField // how much of the estimated edge colours is used, in %
 	backdrop *widget.RadioGroup
 	swatch   *canvas.Rectangle
 	colour   color.NRGBA
@@ -58,6 +59,7 @@ func newMattePanel(u *UI) *mattePanel {
 	m.shift = newNumberField(-50, 50, 1, m.onChange)
 	m.post = widget.NewCheck("Clean up the mask", func(bool) { m.onChange() })
 	m.colours = widget.NewCheck("Fix edge colours", func(bool) { m.onChange() })
+	m.strength = newNumberField(0, 100, 5, m.onChange)
 	m.backdrop = widget.NewRadioGroup(bgLabels, func(string) { m.onChange() })
 	m.backdrop.Required = true
 	m.swatch = canvas.NewRectangle(m.colour)
@@ -91,6 +93,7 @@ func newMattePanel(u *UI) *mattePanel {
 		form,
 		hint("Thresholds and erosion shape the trimap that closed-form matting solves; feather softens and shift grows (+) or shrinks (−) the final edge. Distances are in pixels of the photo."),
 		m.post, m.colours,
+		widget.NewForm(widget.NewFormItem("Strength (%)", m.strength.content)),
 		hint("Clean up: rembg's post-processing (a hard edge, no specks). Fix edge colours: remove the old background's halo from soft edges."),
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Background", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -116,6 +119,7 @@ func (m *mattePanel) set(o matte.Options) {
 	m.shift.set(float64(o.Shift))
 	m.post.SetChecked(o.PostProcess)
 	m.colours.SetChecked(o.EstimateForeground)
+	m.strength.set(math.Round(o.EdgeColourStrength * 100))
 	m.backdrop.SetSelected(bgLabels[o.Background])
 	if o.Color.A != 0 {
 		m.colour = o.Color
@@ -140,6 +144,7 @@ func (m *mattePanel) options(base matte.Options) matte.Options {
 	o.Shift = int(m.shift.value())
 	o.PostProcess = m.post.Checked
 	o.EstimateForeground = m.colours.Checked
+	o.EdgeColourStrength = m.strength.value() / 100
 	for i, l := range bgLabels {
 		if m.backdrop.Selected == l {
 			o.Background = matte.Background(i)
@@ -155,6 +160,7 @@ func (m *mattePanel) enable(o matte.Options) {
 	for _, f := range []*numberField{m.fg, m.bg, m.erode} {
 		f.enable(cf)
 	}
+	m.strength.enable(o.EstimateForeground && o.Background != matte.BackgroundMask)
 }
 
 // onChange applies the widgets to the selected job and re-finishes its preview.

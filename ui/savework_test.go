@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"cutout/engine/matte"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -270,5 +272,30 @@ func TestRedoAll(t *testing.T) {
 		if !strings.HasSuffix(r, ": done") {
 			t.Errorf("after redoing: %s", r)
 		}
+	}
+}
+
+// The edge-colour strength is a control of the panel: it reaches the photo's options and is
+// enabled only while the colours are fixed.
+func TestEdgeColourStrengthControl(t *testing.T) {
+	h := newHarness(t, &fakeBackend{}, nil)
+	h.drop(photos(t, t.TempDir(), "a.jpg")...)
+	m := h.u.matte
+	h.ui(func() {
+		m.refine.SetSelected(refineLabels[matte.RefineClosedForm]) // turns the colour fix on
+	})
+	h.wait()
+	if m.strength.slider.Disabled() {
+		t.Fatal("the strength is disabled with the colours fixed")
+	}
+	h.ui(func() { m.strength.slider.SetValue(40) })
+	h.wait()
+	if got := h.u.selected.opts.EdgeColourStrength; got != 0.4 {
+		t.Errorf("the photo's strength is %v, want 0.4", got)
+	}
+	h.ui(func() { m.colours.SetChecked(false) })
+	h.wait()
+	if !m.strength.slider.Disabled() {
+		t.Error("the strength stays enabled with the colours not fixed")
 	}
 }

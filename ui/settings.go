@@ -41,6 +41,7 @@ const (
 	keyRefine, keyFG, keyBG        = "matte.refine", "matte.fgThreshold", "matte.bgThreshold"
 	keyErode, keyFeather, keyShift = "matte.erode", "matte.feather", "matte.shift"
 	keyPost, keyColours            = "matte.postProcess", "matte.estimateForeground"
+	keyStrength                    = "matte.edgeColourStrength"
 	keyBackground, keyColour       = "matte.background", "matte.color"
 )
 
@@ -70,6 +71,7 @@ func loadSettings(p fyne.Preferences, def EngineSettings) settings {
 	o.Shift = p.IntWithFallback(keyShift, o.Shift)
 	o.PostProcess = p.BoolWithFallback(keyPost, o.PostProcess)
 	o.EstimateForeground = p.BoolWithFallback(keyColours, o.EstimateForeground)
+	o.EdgeColourStrength = p.FloatWithFallback(keyStrength, o.EdgeColourStrength)
 	if b, err := matte.ParseBackground(p.StringWithFallback(keyBackground, o.Background.String())); err == nil {
 		o.Background = b
 	}
@@ -102,6 +104,7 @@ func (s settings) save(p fyne.Preferences) {
 	p.SetInt(keyShift, o.Shift)
 	p.SetBool(keyPost, o.PostProcess)
 	p.SetBool(keyColours, o.EstimateForeground)
+	p.SetFloat(keyStrength, o.EdgeColourStrength)
 	p.SetString(keyBackground, o.Background.String())
 	p.SetString(keyColour, formatColour(o.Color))
 }
