@@ -31,8 +31,11 @@ func (w *worker) explain(waitErr, protoErr error) *deathError {
 		return &deathError{reason: "the engine was stopped because another image took too long", kind: ErrEngineTimeout}
 	case protoErr != nil:
 		return &deathError{reason: "the engine sent a malformed reply and was stopped (" + protoErr.Error() + ")", kind: ErrEngineCrash}
+	// The last one is the race detector's runtime failing to map memory under the address
+	// space limit (test builds).
 	case strings.Contains(log, "out of memory") || strings.Contains(log, "bad_alloc") ||
-		strings.Contains(log, "cannot allocate memory") || strings.Contains(log, "failed to allocate"):
+		strings.Contains(log, "cannot allocate memory") || strings.Contains(log, "failed to allocate") ||
+		strings.Contains(log, "too many address space collisions"):
 		return &deathError{reason: fmt.Sprintf("the engine ran out of memory on this image (limit %d MiB)", w.memory>>20), kind: ErrEngineOOM}
 	}
 	var ee *exec.ExitError
