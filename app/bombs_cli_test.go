@@ -100,3 +100,33 @@ func TestWatchBombsFailAlone(t *testing.T) {
 		t.Errorf("failure notes %v, want one per bomb", names)
 	}
 }
+
+// TestWindowBombFailsAlone: the window's backend cuts photos and a crashing bomb at once (as
+// its two workers do); only the bomb fails, with its own reason.
+func TestWindowBombFailsAlone(t *testing.T) {
+	b := testBackend(t)
+	dir := t.TempDir()
+	photos := bombBatch(t, dir)
+	type result struct {
+		path string
+		err  error
+	}
+	paths := append(append([]string(nil), photos...), filepath.Join(dir, "hook:crash.png"))
+	results := make(chan result, len(paths))
+	for _, p := range paths {
+		go func() {
+			_, err := b.Cut(context.Background(), p, nil)
+			results <- result{p, err}
+		}()
+	}
+	for range paths {
+		r := <-results
+		bomb := strings.Contains(r.path, "hook:")
+		switch {
+		case bomb && (r.err == nil || !strings.Contains(r.err.Error(), "crashed")):
+			t.Errorf("the bomb: %v, want it to fail as a crash", r.err)
+		case !bomb && r.err != nil:
+			t.Errorf("the photo %s failed: %v", filepath.Base(r.path), r.err)
+		}
+	}
+}
