@@ -79,7 +79,7 @@ func (h *hotFolders) Add(c ui.HotFolderConfig) (ui.HotFolder, error) {
 	if err := mo.Validate(); err != nil {
 		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %s", quote.Name(in), quote.Text(err.Error()))
 	}
-	outFmt, err := hotOutput(c)
+	outFmt, err := outputFor(c.Format, c.Frame)
 	if err != nil {
 		return ui.HotFolder{}, fmt.Errorf("the hot folder %s could not be added: %s", quote.Name(in), quote.Text(err.Error()))
 	}
@@ -271,9 +271,6 @@ func (s sharedEngine) Cut(ctx context.Context, name string, data []byte) (*infer
 
 // Close does nothing: the backend closes its engine.
 func (sharedEngine) Close() error { return nil }
-
-// hotOutput is the output format and framing of a hot folder of the window.
-func hotOutput(c ui.HotFolderConfig) (Output, error) { return outputFor(c.Format, c.Frame) }
 
 // outputFor is the Output of the window's choices (a hot folder's, or the export's): the
 // same that `cutout watch --format … --crop …` makes.

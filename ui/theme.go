@@ -8,7 +8,7 @@ import (
 )
 
 // cutoutTheme is Fyne's default theme with text colours that can be read: the default's
-// hint and "low importance" text (the disabled colour: placeholders, "waiting", hints),
+// "low importance" text (the disabled colour: empty-field prompts, "waiting", hints),
 // success green and the outline of unticked checkboxes and radios measured 1.2–1.6:1 against
 // the background, where text needs 4.5:1 and a control's outline 3:1 (WCAG 2.1, 1.4.3 and
 // 1.4.11). TestThemeContrast measures every pair. With held it keeps one variant whatever the
